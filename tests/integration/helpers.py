@@ -42,3 +42,45 @@ def ansible_env(lab_dir: Path) -> dict:
         "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
     })
     return env
+
+
+def run_module(module: str, args: dict, check: bool = False, diff: bool = False,
+               env: dict | None = None) -> dict:
+    """Run one coldrig.infra module on localhost through ansible, as a playbook task would.
+
+    Returns the module's result (with ``failed`` and ``msg`` on failure).
+    """
+    import json  # pylint: disable=import-outside-toplevel
+
+    environment = dict(os.environ)
+    environment.update({
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_HOME": str(ROOT / ".ansible"),
+        "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_DEPRECATION_WARNINGS": "0",  # --tree is deprecated for 2.23; fine on 2.19
+        "ANSIBLE_LOCALHOST_WARNING": "0",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+        "PATH": f"{BIN}{os.pathsep}{environment.get('PATH', '')}",
+    })
+    environment.update(env or {})
+    with tempfile.TemporaryDirectory(prefix="coldrig-module-") as tree:
+        command = [str(BIN / "ansible"), "localhost", "-i", "localhost,", "-c", "local",
+                   "-e", f"ansible_python_interpreter={sys.executable}", "--tree", tree,
+                   "-m", module, "-a", json.dumps(args)]
+        if check:
+            command.append("--check")
+        if diff:
+            command.append("--diff")
+        result = subprocess.run(command, capture_output=True, text=True, check=False, env=environment,
+                                stdin=subprocess.DEVNULL, cwd=ROOT, timeout=300)
+        # --tree writes the whole result (diff included) to <tree>/localhost.
+        try:
+            with open(os.path.join(tree, "localhost"), encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError):
+            pytest.fail(f"ansible wrote no result ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    # The tree file leaves out `failed`; ansible's exit code tells it (2: a task failed).
+    data["failed"] = result.returncode != 0
+    data["_output"] = result.stdout + result.stderr
+    return data

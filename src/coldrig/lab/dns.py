@@ -60,7 +60,7 @@ key:
 acl:
   - id: lab_update
     key: {TSIG_KEY_NAME}
-    action: update
+    action: [update, transfer]
 
 template:
   - id: default

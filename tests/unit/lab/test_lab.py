@@ -106,7 +106,7 @@ def test_knot_config_serves_zones_and_only_accepts_signed_updates(tmp_path):
     text = dns.knot_conf(tmp_path, 10053, "c2VjcmV0", ["a.test", "b.test"])
     assert "listen: 127.0.0.1@10053" in text
     assert "algorithm: hmac-sha256" in text
-    assert "key: coldrig-lab" in text and "action: update" in text
+    assert "key: coldrig-lab" in text and "action: [update, transfer]" in text
     assert 'domain: "a.test"' in text and 'domain: "b.test"' in text
 
 

@@ -1,0 +1,381 @@
+# -*- coding: utf-8 -*-
+# Copyright: coldrig maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The record model shared by every DNS provider, and the plan that makes a zone match.
+
+A record is compared in one canonical form whatever the provider returns:
+
+* names are absolute, lower case, without the trailing dot (``@`` is the apex);
+* host targets (CNAME, MX, NS, PTR) are lower case without the trailing dot;
+* IPv6 addresses are compressed;
+* TXT values are the logical string: quotes removed and 255-byte character-strings
+  joined, so ``"v=DKIM1; k=rsa; " "p=MIIB..."`` equals ``v=DKIM1; k=rsa; p=MIIB...``
+  (long DKIM keys split differently by each provider are the classic source of an
+  endless "changed").
+
+The plan works on (name, type) pairs: only pairs named in the desired list are
+touched. Without ``purge`` other values at a pair stay, except for values that fill
+the same *slot*: a TXT record that starts with ``v=spf1`` replaces the old SPF value
+(two SPF records are a permanent error, RFC 7208 3.2), and likewise DMARC, DKIM,
+MTA-STS and TLS-RPT values; a CNAME replaces the CNAME.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+SUPPORTED_TYPES = ("A", "AAAA", "CAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT")
+HOST_TYPES = ("CNAME", "MX", "NS", "PTR")
+DEFAULT_TTL = 3600
+# TXT values whose version tag makes them one-of-a-kind at their name.
+TXT_SLOTS = ("v=spf1", "v=dmarc1", "v=dkim1", "v=stsv1", "v=tlsrptv1")
+
+_LABEL = re.compile(r"^(\*|_?[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?)$")
+
+
+class RecordError(ValueError):
+    """A desired record that cannot be used; the message names the field and the reason."""
+
+
+def normalise_zone(zone):
+    zone = (zone or "").strip().rstrip(".").lower()
+    if not zone or not all(_LABEL.match(label) for label in zone.split(".")):
+        raise RecordError("zone: %r is not a valid DNS zone name" % zone)
+    return zone
+
+
+def absolute_name(name, zone, field="name"):
+    """The record's FQDN (no trailing dot) for a name given relative, absolute or as @."""
+    name = (name if name is not None else "@").strip().lower()
+    if name in ("@", ""):
+        fqdn = zone
+    elif name.endswith("."):
+        fqdn = name.rstrip(".")
+    elif name == zone or name.endswith("." + zone):
+        fqdn = name
+    else:
+        fqdn = name + "." + zone
+    if fqdn != zone and not fqdn.endswith("." + zone):
+        raise RecordError("%s: %r is not inside the zone %s" % (field, name, zone))
+    labels = fqdn.split(".")
+    if len(fqdn) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise RecordError("%s: %r is not a valid DNS name" % (field, name))
+    return fqdn
+
+
+def relative_name(fqdn, zone):
+    if fqdn == zone:
+        return "@"
+    return fqdn[: -(len(zone) + 1)]
+
+
+def parse_character_strings(text):
+    """Split presentation-format TXT data (``"a" "b"``) into its strings, unescaped."""
+    strings = []
+    i = 0
+    length = len(text)
+    while i < length:
+        if text[i].isspace():
+            i += 1
+            continue
+        if text[i] != '"':
+            # An unquoted word: up to the next blank.
+            end = i
+            while end < length and not text[end].isspace():
+                end += 1
+            strings.append(text[i:end])
+            i = end
+            continue
+        i += 1
+        current = []
+        while i < length and text[i] != '"':
+            if text[i] == "\\" and i + 1 < length:
+                following = text[i + 1:i + 4]
+                if following.isdigit() and len(following) == 3:
+                    current.append(chr(int(following)))
+                    i += 4
+                    continue
+                current.append(text[i + 1])
+                i += 2
+                continue
+            current.append(text[i])
+            i += 1
+        strings.append("".join(current))
+        i += 1  # the closing quote
+    return strings
+
+
+def txt_value(content):
+    """The logical value of TXT content given quoted/split or plain."""
+    content = (content or "").strip()
+    if content.startswith('"') and content.endswith('"') and len(content) >= 2:
+        return "".join(parse_character_strings(content))
+    return content
+
+
+def txt_chunks(value, size=255):
+    """Split a logical TXT value into character-strings of at most size bytes."""
+    data = value.encode("utf-8")
+    if not data:
+        return [b""]
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+def txt_presentation(value):
+    """Presentation format of a TXT value: quoted 255-byte strings, escaped."""
+    out = []
+    for chunk in txt_chunks(value):
+        text = chunk.decode("utf-8", errors="surrogateescape")
+        out.append('"%s"' % text.replace("\\", "\\\\").replace('"', '\\"'))
+    return " ".join(out)
+
+
+def normalise_content(rtype, content, field="content"):
+    content = "" if content is None else str(content).strip()
+    if rtype == "A":
+        try:
+            return str(ipaddress.IPv4Address(content))
+        except ValueError:
+            raise RecordError("%s: %r is not an IPv4 address" % (field, content))
+    if rtype == "AAAA":
+        try:
+            return ipaddress.IPv6Address(content).compressed
+        except ValueError:
+            raise RecordError("%s: %r is not an IPv6 address" % (field, content))
+    if rtype in HOST_TYPES:
+        host = content.rstrip(".").lower()
+        if not host or not all(_LABEL.match(label) for label in host.split(".")):
+            raise RecordError("%s: %r is not a host name" % (field, content))
+        return host
+    if rtype == "TXT":
+        value = txt_value(content)
+        if len(value.encode("utf-8")) > 4000:
+            raise RecordError("%s: the TXT value is %d bytes, more than the 4000 this module sends"
+                              % (field, len(value.encode("utf-8"))))
+        return value
+    if not content:
+        raise RecordError("%s: a %s record needs content" % (field, rtype))
+    return " ".join(content.split())
+
+
+def txt_slot(value):
+    lowered = value.lower()
+    for tag in TXT_SLOTS:
+        if lowered == tag or lowered.startswith(tag + ";") or lowered.startswith(tag + " "):
+            return tag
+    return None
+
+
+class Record(object):
+    """One DNS record in canonical form. ``key`` identifies the value; ttl is an attribute."""
+
+    __slots__ = ("name", "type", "content", "ttl", "priority", "id", "proxied", "purge")
+
+    def __init__(self, name, rtype, content, ttl=DEFAULT_TTL, priority=None, record_id=None, proxied=None, purge=None):
+        self.name = name
+        self.type = rtype
+        self.content = content
+        self.ttl = ttl
+        self.priority = priority
+        self.id = record_id  # the provider's id, where it has one (Cloudflare)
+        self.proxied = proxied  # Cloudflare's proxy flag; mail records are never proxied
+        self.purge = purge  # a desired record's own purge, overriding the call's for its (name, type)
+
+    @property
+    def pair(self):
+        return (self.name, self.type)
+
+    @property
+    def key(self):
+        return (self.name, self.type, self.content, self.priority)
+
+    @property
+    def slot(self):
+        if self.type == "CNAME":
+            return "cname"
+        if self.type == "TXT":
+            return txt_slot(self.content)
+        return None
+
+    def as_dict(self, zone=None):
+        data = {"name": self.name, "type": self.type, "content": self.content, "ttl": self.ttl}
+        if self.priority is not None:
+            data["priority"] = self.priority
+        if zone is not None:
+            data["relative_name"] = relative_name(self.name, zone)
+        return data
+
+    def __eq__(self, other):
+        return isinstance(other, Record) and self.key == other.key and self.ttl == other.ttl
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return hash(self.key)
+
+    def __repr__(self):
+        return "Record(%s %s %s %r ttl=%s)" % (self.name, self.type, self.priority if self.priority is not None else "",
+                                              self.content, self.ttl)
+
+
+def desired_record(spec, zone, index, state="present"):
+    """A Record from one item of the module's ``records`` option, validated."""
+    where = "records[%d]" % index
+    if not isinstance(spec, dict):
+        raise RecordError("%s: must be a dict with type, name and content" % where)
+    rtype = str(spec.get("type") or "").upper()
+    if rtype not in SUPPORTED_TYPES:
+        raise RecordError("%s.type: %r is not one of %s" % (where, spec.get("type"), ", ".join(SUPPORTED_TYPES)))
+    name = absolute_name(spec.get("name"), zone, field=where + ".name")
+    content = spec.get("content", spec.get("value"))
+    if content in (None, "") and state == "absent":
+        normalised = None
+    else:
+        normalised = normalise_content(rtype, content, field=where + ".content")
+    ttl = spec.get("ttl")
+    if ttl in (None, ""):
+        ttl = DEFAULT_TTL
+    try:
+        ttl = int(ttl)
+    except (TypeError, ValueError):
+        raise RecordError("%s.ttl: %r is not a number of seconds" % (where, spec.get("ttl")))
+    if not 1 <= ttl <= 2147483647:
+        raise RecordError("%s.ttl: %d is out of range (1 to 2147483647)" % (where, ttl))
+    priority = spec.get("priority")
+    if rtype in ("MX", "SRV"):
+        if priority in (None, "") and normalised is not None:
+            raise RecordError("%s.priority: a %s record needs a priority" % (where, rtype))
+        if priority not in (None, ""):
+            try:
+                priority = int(priority)
+            except (TypeError, ValueError):
+                raise RecordError("%s.priority: %r is not a number" % (where, priority))
+            if not 0 <= priority <= 65535:
+                raise RecordError("%s.priority: %d is out of range (0 to 65535)" % (where, priority))
+        else:
+            priority = None
+    else:
+        priority = None
+    purge = spec.get("purge")
+    if purge is not None and not isinstance(purge, bool):
+        raise RecordError("%s.purge: %r is not a boolean" % (where, purge))
+    return Record(name, rtype, normalised, ttl, priority, purge=purge)
+
+
+def desired_records(specs, zone, state="present"):
+    records = [desired_record(spec, zone, i, state) for i, spec in enumerate(specs or [])]
+    seen = {}
+    for i, record in enumerate(records):
+        if record.content is not None and record.key in seen:
+            raise RecordError("records[%d]: the same %s record %s %r is also records[%d]"
+                              % (i, record.type, record.name, record.content, seen[record.key]))
+        seen[record.key] = i
+    cnames = set(r.name for r in records if r.type == "CNAME")
+    for i, record in enumerate(records):
+        if record.name in cnames and record.type != "CNAME" and state == "present":
+            raise RecordError("records[%d]: %s has a CNAME, so it cannot also have a %s record (RFC 1034 3.6.2)"
+                              % (i, record.name, record.type))
+    return records
+
+
+class Plan(object):
+    """What to change: ``add`` (Records), ``update`` ((old, new) pairs), ``delete`` (Records)."""
+
+    def __init__(self):
+        self.add = []
+        self.update = []
+        self.delete = []
+
+    @property
+    def changed(self):
+        return bool(self.add or self.update or self.delete)
+
+    def summary(self, zone):
+        return {
+            "added": [r.as_dict(zone) for r in self.add],
+            "changed": [{"before": old.as_dict(zone), "after": new.as_dict(zone)} for old, new in self.update],
+            "removed": [r.as_dict(zone) for r in self.delete],
+        }
+
+
+def plan_changes(desired, current, state="present", purge=False):
+    """The changes that make ``current`` match ``desired`` at the managed (name, type) pairs."""
+    plan = Plan()
+    by_pair = {}
+    for record in current:
+        by_pair.setdefault(record.pair, []).append(record)
+    pairs = []
+    for record in desired:
+        if record.pair not in pairs:
+            pairs.append(record.pair)
+
+    for pair in pairs:
+        wanted = [r for r in desired if r.pair == pair]
+        existing = list(by_pair.get(pair, []))
+        own = [r.purge for r in wanted if r.purge is not None]
+        purge_pair = any(own) if own else purge
+        if state == "absent":
+            if any(r.content is None for r in wanted):
+                plan.delete.extend(existing)
+            else:
+                keys = set(r.key for r in wanted)
+                plan.delete.extend(r for r in existing if r.key in keys)
+            continue
+        unmatched = []
+        for record in wanted:
+            match = next((r for r in existing if r.key == record.key), None)
+            if match is None:
+                unmatched.append(record)
+                continue
+            existing.remove(match)
+            if match.ttl != record.ttl or match.proxied:
+                plan.update.append((match, Record(record.name, record.type, record.content, record.ttl,
+                                                  record.priority, match.id)))
+        # Existing values that the desired ones replace: same slot, or any with purge.
+        replaceable = [r for r in existing if purge_pair or (r.slot and any(w.slot == r.slot for w in unmatched))]
+        for record in unmatched:
+            old = next((r for r in replaceable if r.slot and r.slot == record.slot), None)
+            if old is None and purge_pair and replaceable:
+                old = next((r for r in replaceable if not r.slot or not any(w.slot == r.slot for w in unmatched)),
+                           None)
+            if old is None:
+                plan.add.append(record)
+                continue
+            replaceable.remove(old)
+            plan.update.append((old, Record(record.name, record.type, record.content, record.ttl,
+                                            record.priority, old.id)))
+        plan.delete.extend(replaceable)
+    return plan
+
+
+def rrsets_after(current, plan):
+    """The records at every changed (name, type) pair once the plan is applied."""
+    touched = set(r.pair for r in plan.add + plan.delete) | set(new.pair for _old, new in plan.update)
+    removed = set(id(r) for r in plan.delete) | set(id(old) for old, _new in plan.update)
+    after = {}
+    for pair in touched:
+        after[pair] = [r for r in current if r.pair == pair and id(r) not in removed]
+    for record in plan.add:
+        after[record.pair].append(record)
+    for _old, new in plan.update:
+        after[new.pair].append(new)
+    return after
+
+
+def diff_text(records, zone):
+    """Zone-file-like lines for a diff: one record per line, sorted."""
+    lines = []
+    for record in sorted(records, key=lambda r: (r.name, r.type, r.priority or 0, r.content or "")):
+        content = record.content or ""
+        if record.type == "TXT":
+            content = '"%s"' % content.replace('"', '\\"')
+        elif record.type in HOST_TYPES:
+            content = content + "."
+        if record.priority is not None:
+            content = "%d %s" % (record.priority, content)
+        lines.append("%s %d IN %s %s" % (relative_name(record.name, zone), record.ttl, record.type, content))
+    return "\n".join(lines) + ("\n" if lines else "")

@@ -1,0 +1,214 @@
+# -*- coding: utf-8 -*-
+# Copyright: coldrig maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""RFC 2136 dynamic updates with dnspython: read a zone, apply a plan in one UPDATE.
+
+The zone is read with a TSIG-signed AXFR (one round trip for the whole zone); a
+server that refuses the transfer is asked for each managed (name, type) pair over TCP
+instead. All changes of one zone go into a single UPDATE message, which the server
+applies atomically: a refused update changes nothing.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import traceback
+
+try:
+    import dns.exception
+    import dns.flags
+    import dns.message
+    import dns.name
+    import dns.query
+    import dns.rcode
+    import dns.rdata
+    import dns.rdataclass
+    import dns.rdatatype
+    import dns.tsig
+    import dns.tsigkeyring
+    import dns.update
+    import dns.xfr
+    import dns.zone
+    HAS_DNSPYTHON = True
+    DNSPYTHON_IMPORT_ERROR = None
+except ImportError:
+    HAS_DNSPYTHON = False
+    DNSPYTHON_IMPORT_ERROR = traceback.format_exc()
+
+from ansible_collections.coldrig.infra.plugins.module_utils.dns_records import (
+    HOST_TYPES,
+    Record,
+    normalise_content,
+    rrsets_after,
+    txt_presentation,
+)
+
+TSIG_ALGORITHMS = ("hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5")
+
+
+class Rfc2136Error(Exception):
+    """A failure talking to the primary server; the message says what to check."""
+
+
+def record_from_rdata(fqdn, rdata, ttl):
+    rtype = dns.rdatatype.to_text(rdata.rdtype)
+    priority = None
+    if rtype == "TXT":
+        content = b"".join(rdata.strings).decode("utf-8", errors="replace")
+    elif rtype == "MX":
+        priority = rdata.preference
+        content = rdata.exchange.to_text(omit_final_dot=True)
+    elif rtype == "SRV":
+        priority = rdata.priority
+        content = "%d %d %s" % (rdata.weight, rdata.port, rdata.target.to_text(omit_final_dot=True))
+    elif rtype in HOST_TYPES:
+        content = rdata.target.to_text(omit_final_dot=True)
+    else:
+        content = rdata.to_text()
+    return Record(fqdn, rtype, normalise_content(rtype, content), ttl, priority)
+
+
+def rdata_text(record):
+    """The presentation format of a Record's data, for dns.rdata.from_text."""
+    if record.type == "TXT":
+        return txt_presentation(record.content)
+    if record.type == "MX":
+        return "%d %s." % (record.priority, record.content)
+    if record.type == "SRV":
+        weight, port, target = record.content.split()
+        return "%d %s %s %s." % (record.priority, weight, port, target.rstrip("."))
+    if record.type in HOST_TYPES:
+        return record.content + "."
+    return record.content
+
+
+class Rfc2136Client(object):
+    def __init__(self, server, port=53, key_name=None, key_secret=None, algorithm="hmac-sha256", timeout=10.0):
+        if not HAS_DNSPYTHON:
+            raise Rfc2136Error("dnspython is required for the rfc2136 provider")
+        self.server = server
+        self.port = port
+        self.timeout = timeout
+        self.algorithm = algorithm
+        self.key_name = key_name
+        self.keyring = None
+        self.queries = 0
+        if key_name:
+            try:
+                self.keyring = dns.tsigkeyring.from_text({key_name: (algorithm, key_secret)})
+            except Exception as exc:  # binascii.Error and friends: the secret is not base64
+                raise Rfc2136Error("tsig_key_secret: not a valid base64 TSIG secret (%s)" % type(exc).__name__)
+
+    def _where(self):
+        return "%s port %s" % (self.server, self.port)
+
+    def _signed(self, message):
+        if self.keyring:
+            message.use_tsig(self.keyring, keyname=self.key_name, algorithm=self.algorithm)
+        return message
+
+    def _tcp(self, message):
+        self.queries += 1
+        try:
+            return dns.query.tcp(message, self.server, port=self.port, timeout=self.timeout)
+        except dns.tsig.PeerBadKey:
+            raise Rfc2136Error("%s does not know the TSIG key %r (BADKEY): check tsig_key_name"
+                               % (self._where(), self.key_name))
+        except (dns.tsig.PeerBadSignature, dns.tsig.BadSignature):
+            raise Rfc2136Error("%s rejected the TSIG signature (BADSIG): check tsig_key_secret and tsig_algorithm"
+                               % self._where())
+        except dns.tsig.PeerBadTime:
+            raise Rfc2136Error("%s rejected the TSIG time (BADTIME): the clocks differ by more than the fudge"
+                               % self._where())
+        except dns.exception.Timeout:
+            raise Rfc2136Error("%s did not answer within %s s" % (self._where(), self.timeout))
+        except OSError as exc:
+            raise Rfc2136Error("cannot reach %s: %s" % (self._where(), exc.strerror or exc))
+
+    def read(self, zone, pairs):
+        """Current records of the zone at the given (fqdn, type) pairs."""
+        try:
+            records = self._axfr(zone)
+        except Rfc2136Error:
+            raise
+        except (dns.exception.DNSException, EOFError, ConnectionError):
+            records = None
+        if records is None:
+            records = self._query_pairs(zone, pairs)
+        wanted = set(pairs)
+        return [r for r in records if r.pair in wanted]
+
+    def _axfr(self, zone):
+        self.queries += 1
+        try:
+            transfer = dns.query.xfr(self.server, zone, port=self.port, keyring=self.keyring, keyname=self.key_name,
+                                     keyalgorithm=self.algorithm, lifetime=self.timeout, relativize=False)
+            zone_data = dns.zone.from_xfr(transfer, relativize=False)
+        except dns.xfr.TransferError as exc:
+            if exc.rcode == dns.rcode.NOTAUTH:
+                raise Rfc2136Error("%s is not authoritative for the zone %s (NOTAUTH)" % (self._where(), zone))
+            return None
+        except dns.tsig.PeerBadKey:
+            raise Rfc2136Error("%s does not know the TSIG key %r (BADKEY): check tsig_key_name"
+                               % (self._where(), self.key_name))
+        except (dns.tsig.PeerBadSignature, dns.tsig.BadSignature):
+            raise Rfc2136Error("%s rejected the TSIG signature (BADSIG): check tsig_key_secret and tsig_algorithm"
+                               % self._where())
+        except dns.exception.Timeout:
+            raise Rfc2136Error("%s did not answer within %s s" % (self._where(), self.timeout))
+        except OSError as exc:
+            raise Rfc2136Error("cannot reach %s: %s" % (self._where(), exc.strerror or exc))
+        records = []
+        for name, node in zone_data.nodes.items():
+            fqdn = name.to_text(omit_final_dot=True).lower()
+            for rdataset in node.rdatasets:
+                for rdata in rdataset:
+                    if rdataset.rdtype in (dns.rdatatype.SOA, dns.rdatatype.RRSIG, dns.rdatatype.NSEC):
+                        continue
+                    records.append(record_from_rdata(fqdn, rdata, rdataset.ttl))
+        return records
+
+    def _query_pairs(self, zone, pairs):
+        records = []
+        for fqdn, rtype in sorted(set(pairs)):
+            query = self._signed(dns.message.make_query(fqdn + ".", rtype))
+            query.flags &= ~dns.flags.RD
+            response = self._tcp(query)
+            if response.rcode() == dns.rcode.NXDOMAIN:
+                continue
+            if response.rcode() != dns.rcode.NOERROR:
+                raise Rfc2136Error("%s answered %s for %s %s in zone %s" % (
+                    self._where(), dns.rcode.to_text(response.rcode()), fqdn, rtype, zone))
+            for rrset in response.answer:
+                if dns.rdatatype.to_text(rrset.rdtype) == rtype:
+                    records.extend(record_from_rdata(fqdn, rdata, rrset.ttl) for rdata in rrset)
+        return records
+
+    def apply(self, zone, current, plan):
+        """Send the whole plan as one UPDATE message (atomic on the server)."""
+        if not plan.changed:
+            return
+        update = dns.update.UpdateMessage(zone + ".", keyring=self.keyring, keyname=self.key_name,
+                                          keyalgorithm=self.algorithm)
+        for (fqdn, rtype), records in sorted(rrsets_after(current, plan).items()):
+            name = dns.name.from_text(fqdn + ".")
+            update.delete(name, rtype)
+            if records:
+                # One RRset has one TTL: the one the new or changed records ask for.
+                ttl = next((r.ttl for r in plan.add + [new for _old, new in plan.update] if r.pair == (fqdn, rtype)),
+                           records[0].ttl)
+                rdatas = [dns.rdata.from_text(dns.rdataclass.IN, rtype, rdata_text(r)) for r in records]
+                update.add(name, ttl, *rdatas)
+        response = self._tcp(update)
+        rcode = response.rcode()
+        if rcode == dns.rcode.NOERROR:
+            return
+        reasons = {
+            dns.rcode.REFUSED: "the server's policy refuses this update (check its ACL for the TSIG key)",
+            dns.rcode.NOTAUTH: "the server is not authoritative for the zone or the TSIG key is not accepted",
+            dns.rcode.NOTZONE: "a record is outside the zone",
+            dns.rcode.SERVFAIL: "the server failed to apply it",
+        }
+        raise Rfc2136Error("%s refused the update of %s: %s (%s); nothing was changed" % (
+            self._where(), zone, dns.rcode.to_text(rcode), reasons.get(rcode, "see the server's log")))

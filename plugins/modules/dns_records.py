@@ -1,0 +1,335 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: coldrig maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: dns_records
+short_description: Make one DNS zone's records match a desired list
+description:
+  - Reads the zone's current records from the DNS provider, computes the changes that make the
+    records at the managed (name, type) pairs match O(records), and applies them in one write
+    per zone - one RFC 2136 UPDATE message, or one Cloudflare batch call.
+  - Only the (name, type) pairs named in O(records) are managed; nothing else in the zone is touched.
+  - TXT values are compared after removing quotes and joining 255-byte character-strings, so a long
+    DKIM key split differently by the provider is not reported as changed on every run.
+  - Without O(purge), other values at a managed pair stay, except values that fill the same slot -
+    a new C(v=spf1) TXT value replaces the old SPF value (two SPF records are a permanent error),
+    and likewise C(v=DMARC1), C(v=DKIM1), C(v=STSv1), C(v=TLSRPTv1), and a CNAME replaces a CNAME.
+  - Runs on the controller (delegate it to localhost).
+version_added: 0.1.0
+author:
+  - coldrig maintainers (@coldrig)
+options:
+  provider:
+    description: Where the zone lives.
+    type: str
+    required: true
+    choices: [cloudflare, rfc2136]
+  zone:
+    description: The zone, e.g. C(example.com).
+    type: str
+    required: true
+  records:
+    description: The desired records of the zone.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      type:
+        description: Record type.
+        type: str
+        required: true
+        choices: [A, AAAA, CAA, CNAME, MX, NS, PTR, SRV, TXT]
+      name:
+        description:
+          - Relative to the zone (C(mail)), fully qualified (C(mail.example.com) or C(mail.example.com.)),
+            or C(@) for the apex.
+        type: str
+        default: "@"
+      content:
+        description:
+          - The record data. TXT as its plain value (quotes and splitting are handled); MX, CNAME, NS, PTR
+            as a host name; SRV as C(weight port target).
+          - With O(state=absent), leave it out to remove every value at the (name, type) pair.
+        type: str
+        aliases: [value]
+      ttl:
+        description: Time to live in seconds.
+        type: int
+        default: 3600
+      priority:
+        description: Priority of an MX or SRV record.
+        type: int
+      purge:
+        description:
+          - This record's own O(purge) for its (name, type) pair, overriding the module's. For example the
+            mail host's A record and the MX with C(purge=true), beside apex TXT values that must stay.
+        type: bool
+  state:
+    description: C(present) makes the records exist; C(absent) removes them.
+    type: str
+    default: present
+    choices: [present, absent]
+  purge:
+    description:
+      - Also remove other values at the managed (name, type) pairs.
+      - Never touches a (name, type) pair that O(records) does not name.
+    type: bool
+    default: false
+  server:
+    description: RFC 2136 primary server (name or address). Required with O(provider=rfc2136).
+    type: str
+  port:
+    description: Port of the RFC 2136 primary server.
+    type: int
+    default: 53
+  tsig_key_name:
+    description: Name of the TSIG key that signs reads and updates (RFC 2136).
+    type: str
+  tsig_key_secret:
+    description: Base64 secret of the TSIG key (RFC 2136).
+    type: str
+  tsig_key_file:
+    description: A file on the controller holding the base64 TSIG secret, instead of O(tsig_key_secret).
+    type: path
+  tsig_algorithm:
+    description: TSIG algorithm.
+    type: str
+    default: hmac-sha256
+    choices: [hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha224, hmac-sha1, hmac-md5]
+  api_token:
+    description:
+      - Cloudflare API token with Zone.DNS edit permission for the zone.
+      - Read from E(CLOUDFLARE_API_TOKEN) when not given.
+    type: str
+  api_base_url:
+    description: Cloudflare API v4 base URL (tests point it at a local simulator).
+    type: str
+    default: https://api.cloudflare.com/client/v4
+  timeout:
+    description: Seconds to wait for one answer from the provider.
+    type: float
+    default: 30
+  max_retries:
+    description: How often a rate-limited (429) or failed (5xx) Cloudflare request is retried, honouring Retry-After.
+    type: int
+    default: 5
+requirements:
+  - dnspython (rfc2136)
+  - httpx and tenacity (cloudflare)
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+notes:
+  - Cloudflare records of type A, AAAA and CNAME are always written with C(proxied=false); a proxied
+    record at a managed pair is changed to unproxied (SMTP cannot pass Cloudflare's HTTP proxy).
+  - The RFC 2136 provider reads the zone with a TSIG-signed AXFR when the key may transfer the zone,
+    and otherwise asks for each managed (name, type) pair.
+"""
+
+EXAMPLES = r"""
+- name: Push the mail records of example.com to the lab's DNS server
+  coldrig.infra.dns_records:
+    provider: rfc2136
+    server: 127.0.0.1
+    port: 10053
+    tsig_key_name: coldrig-lab
+    tsig_key_file: ~/.local/state/coldrig/lab/tsig.key
+    zone: example.com
+    records:
+      - {type: MX, name: "@", content: mail.example.com, priority: 10}
+      - {type: TXT, name: "@", content: "v=spf1 ip4:203.0.113.7 ~all"}
+      - {type: TXT, name: _dmarc, content: "v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com"}
+  delegate_to: localhost
+
+- name: The same on Cloudflare (token from CLOUDFLARE_API_TOKEN)
+  coldrig.infra.dns_records:
+    provider: cloudflare
+    zone: example.com
+    records: "{{ mail_records }}"
+  delegate_to: localhost
+
+- name: Remove every TXT value at a name
+  coldrig.infra.dns_records:
+    provider: cloudflare
+    zone: example.com
+    state: absent
+    records:
+      - {type: TXT, name: old-selector._domainkey}
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+added:
+  description: Records that were (or in check mode would be) created.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: example.com, relative_name: "@", type: MX, content: mail.example.com, ttl: 3600, priority: 10}]
+updated:
+  description: Records whose value or TTL was changed, as C(before) and C(after).
+  returned: always
+  type: list
+  elements: dict
+removed:
+  description: Records that were removed.
+  returned: always
+  type: list
+  elements: dict
+records:
+  description: The managed records as they are after the run, one dict per record.
+  returned: always
+  type: list
+  elements: dict
+requests:
+  description: Requests sent to the provider (HTTP requests for Cloudflare, DNS messages for RFC 2136).
+  returned: always
+  type: int
+  sample: 3
+"""
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.coldrig.infra.plugins.module_utils import cloudflare, rfc2136
+from ansible_collections.coldrig.infra.plugins.module_utils.dns_providers import (
+    CloudflareProvider,
+    ProviderError,
+    Rfc2136Provider,
+)
+from ansible_collections.coldrig.infra.plugins.module_utils.dns_records import (
+    RecordError,
+    desired_records,
+    diff_text,
+    normalise_zone,
+    plan_changes,
+    rrsets_after,
+)
+
+RECORD_OPTIONS = dict(
+    type=dict(type="str", required=True, choices=["A", "AAAA", "CAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT"]),
+    name=dict(type="str", default="@"),
+    content=dict(type="str", aliases=["value"]),
+    ttl=dict(type="int", default=3600),
+    priority=dict(type="int"),
+    purge=dict(type="bool"),
+)
+
+
+def argument_spec():
+    return dict(
+        provider=dict(type="str", required=True, choices=["cloudflare", "rfc2136"]),
+        zone=dict(type="str", required=True),
+        records=dict(type="list", elements="dict", required=True, options=RECORD_OPTIONS),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        purge=dict(type="bool", default=False),
+        server=dict(type="str"),
+        port=dict(type="int", default=53),
+        tsig_key_name=dict(type="str", no_log=False),
+        tsig_key_secret=dict(type="str", no_log=True),
+        tsig_key_file=dict(type="path"),
+        tsig_algorithm=dict(type="str", default="hmac-sha256", choices=list(rfc2136.TSIG_ALGORITHMS)),
+        api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["CLOUDFLARE_API_TOKEN"])),
+        api_base_url=dict(type="str", default="https://api.cloudflare.com/client/v4"),
+        timeout=dict(type="float", default=30.0),
+        max_retries=dict(type="int", default=5),
+    )
+
+
+def tsig_secret(module):
+    params = module.params
+    if params["tsig_key_file"]:
+        path = params["tsig_key_file"]
+        try:
+            with open(path) as handle:
+                secret = handle.read().strip()
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="tsig_key_file: cannot read %s: %s" % (path, exc.strerror or exc))
+        module.no_log_values.add(secret)
+        return secret
+    return params["tsig_key_secret"]
+
+
+def make_provider(module):
+    params = module.params
+    if params["provider"] == "rfc2136":
+        if not rfc2136.HAS_DNSPYTHON:
+            module.fail_json(msg=missing_required_lib("dnspython"), exception=rfc2136.DNSPYTHON_IMPORT_ERROR)
+        if params["tsig_key_name"] and not (params["tsig_key_secret"] or params["tsig_key_file"]):
+            module.fail_json(msg="tsig_key_name is set, so tsig_key_secret or tsig_key_file is required")
+        return Rfc2136Provider(params["server"], params["port"], params["tsig_key_name"], tsig_secret(module),
+                               params["tsig_algorithm"], params["timeout"])
+    if not cloudflare.HAS_CLOUDFLARE_DEPS:
+        module.fail_json(msg=missing_required_lib("httpx and tenacity"), exception=cloudflare.CLOUDFLARE_DEPS_ERROR)
+    if not params["api_token"]:
+        module.fail_json(msg="api_token: required with provider=cloudflare (or set CLOUDFLARE_API_TOKEN)")
+    return CloudflareProvider(params["api_token"], params["api_base_url"], params["timeout"], params["max_retries"])
+
+
+def run(module):
+    params = module.params
+    try:
+        zone = normalise_zone(params["zone"])
+        desired = desired_records(params["records"], zone, params["state"])
+    except RecordError as exc:
+        module.fail_json(msg=str(exc))
+    pairs = []
+    for record in desired:
+        if record.pair not in pairs:
+            pairs.append(record.pair)
+
+    try:
+        provider = make_provider(module)
+    except ProviderError as exc:
+        module.fail_json(msg="%s: %s" % (params["provider"], exc))
+    try:
+        try:
+            current = provider.read(zone, pairs)
+            plan = plan_changes(desired, current, params["state"], params["purge"])
+            if plan.changed and not module.check_mode:
+                provider.apply(zone, current, plan)
+        except ProviderError as exc:
+            module.fail_json(msg="%s: %s" % (params["provider"], exc), requests=provider.requests)
+    finally:
+        provider.close()
+
+    after = dict((pair, [r for r in current if r.pair == pair]) for pair in pairs)
+    after.update(rrsets_after(current, plan))
+    after_records = [r for pair in pairs for r in after[pair]]
+    summary = plan.summary(zone)
+    result = dict(
+        changed=plan.changed,
+        added=summary["added"],
+        updated=summary["changed"],
+        removed=summary["removed"],
+        records=[r.as_dict(zone) for r in after_records],
+        requests=provider.requests,
+    )
+    if module._diff:
+        result["diff"] = dict(
+            before=diff_text(current, zone),
+            after=diff_text(after_records, zone),
+            before_header="%s (%s)" % (zone, params["provider"]),
+            after_header="%s (%s)" % (zone, params["provider"]),
+        )
+    module.exit_json(**result)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+        required_if=[("provider", "rfc2136", ["server"])],
+        mutually_exclusive=[("tsig_key_secret", "tsig_key_file")],
+    )
+    run(module)
+
+
+if __name__ == "__main__":
+    main()
