@@ -99,7 +99,10 @@ class CloudflareProvider(object):
     name = "cloudflare"
 
     def __init__(self, api_token, base_url, timeout, max_retries):
-        self.client = CloudflareClient(api_token, base_url=base_url, timeout=timeout, max_retries=max_retries)
+        try:
+            self.client = CloudflareClient(api_token, base_url=base_url, timeout=timeout, max_retries=max_retries)
+        except (CloudflareError, ValueError) as exc:
+            raise ProviderError(str(exc))
         self.zone_id = None
 
     @property

@@ -218,8 +218,8 @@ class Record(object):
         return hash(self.key)
 
     def __repr__(self):
-        return "Record(%s %s %s %r ttl=%s)" % (self.name, self.type, self.priority if self.priority is not None else "",
-                                              self.content, self.ttl)
+        priority = "" if self.priority is None else self.priority
+        return "Record(%s %s %s %r ttl=%s)" % (self.name, self.type, priority, self.content, self.ttl)
 
 
 def desired_record(spec, zone, index, state="present"):

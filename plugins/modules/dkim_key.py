@@ -35,7 +35,9 @@ options:
     type: path
     required: true
   type:
-    description: Key algorithm. C(rsa) is what every receiver verifies; C(ed25519) (RFC 8463) is small but not yet universally verified, so publish it beside an RSA selector.
+    description:
+      - Key algorithm. C(rsa) is what every receiver verifies.
+      - C(ed25519) (RFC 8463) is small but not yet verified everywhere, so publish it beside an RSA selector.
     type: str
     default: rsa
     choices: [rsa, ed25519]
@@ -65,8 +67,10 @@ requirements:
   - cryptography on the target node (Debian and Ubuntu package C(python3-cryptography))
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 """
 

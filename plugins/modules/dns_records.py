@@ -124,8 +124,10 @@ requirements:
   - httpx and tenacity (cloudflare)
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 notes:
   - Cloudflare records of type A, AAAA and CNAME are always written with C(proxied=false); a proxied

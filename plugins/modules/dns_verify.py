@@ -63,8 +63,10 @@ requirements:
   - dnspython
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 """
 
@@ -230,8 +232,8 @@ def table(report):
             if result["status"] == "ok":
                 continue
             answered = "; ".join(result["answer"]) or "(nothing)"
-            lines.append("%-40s %-5s %-22s %-11s %s / %s" % (entry["name"], entry["type"], server, result["status"],
-                                                           entry["expected"][:60], answered[:80]))
+            columns = (entry["name"], entry["type"], server, result["status"], entry["expected"][:60], answered[:80])
+            lines.append("%-40s %-5s %-22s %-11s %s / %s" % columns)
     return "\n".join(lines)
 
 

@@ -1,0 +1,205 @@
+# -*- coding: utf-8 -*-
+# Copyright: coldrig maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A small Cloudflare API v4 client for the DNS endpoints that coldrig modules use.
+
+One zone's records are read in one listing (``per_page`` large enough for the whole
+zone) and changed in one ``POST /zones/{id}/dns_records/batch``, which Cloudflare
+applies all or nothing. Rate-limited (429) and failed (5xx) requests, and requests
+that time out or cannot connect, are retried with tenacity, honouring ``Retry-After``.
+Every failure is a CloudflareError carrying Cloudflare's own codes and messages. The
+API token only ever lives in the HTTP client's headers: no error text or repr shows it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import email.utils
+import time
+import traceback
+
+try:
+    import httpx
+    HAS_HTTPX = True
+    HTTPX_IMPORT_ERROR = None
+except ImportError:
+    HAS_HTTPX = False
+    HTTPX_IMPORT_ERROR = traceback.format_exc()
+
+try:
+    import tenacity
+    HAS_TENACITY = True
+    TENACITY_IMPORT_ERROR = None
+except ImportError:
+    HAS_TENACITY = False
+    TENACITY_IMPORT_ERROR = traceback.format_exc()
+
+HAS_CLOUDFLARE_DEPS = HAS_HTTPX and HAS_TENACITY
+CLOUDFLARE_DEPS_ERROR = HTTPX_IMPORT_ERROR or TENACITY_IMPORT_ERROR
+
+DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
+USER_AGENT = "coldrig.infra"
+BODY_EXCERPT = 200  # characters of a non-JSON body quoted in an error
+
+
+class CloudflareError(Exception):
+    """A failed Cloudflare API call: HTTP status (None without a response), Cloudflare's errors, the request."""
+
+    def __init__(self, status, errors, method=None, path=None, retry_after=None, retryable=False):
+        self.status = status
+        self.errors = list(errors)  # [{"code": int or None, "message": str}]
+        self.method, self.path = method, path
+        self.retry_after, self.retryable = retry_after, retryable
+        self.attempts = 1
+        super(CloudflareError, self).__init__(status, self.errors, method, path)
+
+    def __str__(self):
+        items = ["%s: %s" % (e["code"], e["message"]) if e.get("code") is not None else e["message"] for e in self.errors]
+        text = "Cloudflare API error%s%s" % (" " if self.errors and self.errors[0].get("code") is not None else ": ",
+                                             "; ".join(items) or "without details")
+        where = []
+        if self.status is not None:
+            where.append("HTTP %s" % self.status)
+        if self.method:
+            where.append("on %s %s" % (self.method, self.path))
+        if self.attempts > 1 and where:
+            where[-1] += ", after %d attempts" % self.attempts
+        return "%s (%s)" % (text, " ".join(where)) if where else text
+
+    def __repr__(self):
+        return "CloudflareError(%r)" % str(self)
+
+
+def _flatten(errors):
+    """Cloudflare's error list, with the older nested ``error_chain`` items after their parent."""
+    flat = []
+    for item in errors if isinstance(errors, list) else []:
+        if not isinstance(item, dict):
+            continue
+        flat.append({"code": item.get("code"), "message": str(item.get("message", ""))})
+        flat.extend(_flatten(item.get("error_chain")))
+    return flat
+
+
+def _retry_after(value, now=None):
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class CloudflareClient(object):
+    """The zone lookup, record listing and batch endpoints of Cloudflare API v4 (Bearer token auth)."""
+
+    def __init__(self, api_token, base_url=DEFAULT_BASE_URL, timeout=30.0, max_retries=5, max_wait=60.0,
+                 transport=None, verify=True):
+        if not api_token or not all(33 <= ord(c) <= 126 for c in api_token):
+            # said without the value: an invalid header value would otherwise be echoed by the HTTP library
+            raise CloudflareError(None, [{"code": None, "message": "the API token is empty or not printable ASCII"}])
+        self.base_url = base_url.rstrip("/")
+        self.max_retries, self.max_wait = max(0, int(max_retries)), float(max_wait)
+        self.request_count = 0
+        headers = {"Authorization": "Bearer %s" % api_token, "Content-Type": "application/json",
+                   "Accept": "application/json", "User-Agent": USER_AGENT}
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
+                                  transport=transport, verify=verify)
+        # 0.5 s, 1 s, 2 s, ... plus up to 0.5 s of jitter (capped in _wait; portable to every tenacity)
+        self._backoff = tenacity.wait_exponential(multiplier=0.5, max=self.max_wait) + tenacity.wait_random(0, 0.5)
+
+    def __repr__(self):
+        return "CloudflareClient(base_url=%r)" % self.base_url
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        self._http.close()
+
+    # ---- endpoints
+    def zone_id(self, name):
+        """The id of the zone called ``name`` (GET /zones?name=...)."""
+        name = name.strip().rstrip(".").lower()
+        for zone in self._request("GET", "/zones", params={"name": name})["result"] or []:
+            if zone.get("name", "").lower() == name:
+                return zone["id"]
+        message = "zone %s not found in this Cloudflare account (or the token cannot read it)" % name
+        raise CloudflareError(None, [{"code": None, "message": message}], "GET", "/zones")
+
+    def list_records(self, zone_id, per_page=5000):
+        """Every DNS record of the zone, following ``result_info.total_pages``."""
+        path, records, page = "/zones/%s/dns_records" % zone_id, [], 1
+        while True:
+            body = self._request("GET", path, params={"page": page, "per_page": per_page})
+            records.extend(body.get("result") or [])
+            total_pages = (body.get("result_info") or {}).get("total_pages") or 1
+            if page >= total_pages or not body.get("result"):
+                return records
+            page += 1
+
+    def batch(self, zone_id, deletes=(), patches=(), puts=(), posts=()):
+        """Apply deletes, patches, puts, posts in one all-or-nothing request; {} and no request when all are empty."""
+        payload = dict((key, list(ops)) for key, ops in
+                       (("deletes", deletes), ("patches", patches), ("puts", puts), ("posts", posts)) if ops)
+        if not payload:
+            return {}
+        # Not idempotent: a batch that timed out may have been applied, and a second one would then
+        # fail on records that now exist. Only a 429 or a connection never made is retried.
+        return self._request("POST", "/zones/%s/dns_records/batch" % zone_id, json=payload, idempotent=False)["result"] or {}
+
+    # ---- transport
+    def _request(self, method, path, params=None, json=None, idempotent=True):
+        retrying = tenacity.Retrying(stop=tenacity.stop_after_attempt(self.max_retries + 1), wait=self._wait,
+                                     retry=tenacity.retry_if_exception(lambda exc: getattr(exc, "retryable", False)),
+                                     reraise=True)
+        for attempt in retrying:
+            with attempt:
+                try:
+                    return self._send(method, path, params, json, idempotent)
+                except CloudflareError as exc:
+                    exc.attempts = attempt.retry_state.attempt_number
+                    raise
+        raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
+
+    def _wait(self, retry_state):
+        exc = retry_state.outcome.exception()
+        if getattr(exc, "retry_after", None) is not None:
+            return min(exc.retry_after, self.max_wait)
+        return min(self._backoff(retry_state), self.max_wait)
+
+    def _send(self, method, path, params, json, idempotent=True):
+        self.request_count += 1
+        try:
+            response = self._http.request(method, path, params=params, json=json)
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            message = "%s: %s" % (type(exc).__name__, str(exc) or "no details")
+            never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+            raise CloudflareError(None, [{"code": None, "message": message}], method, path,
+                                  retryable=idempotent or never_sent) from exc
+        except httpx.HTTPError as exc:
+            raise CloudflareError(None, [{"code": None, "message": "%s: %s" % (type(exc).__name__, exc)}], method, path) from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        status = response.status_code
+        retryable = status == 429 or (status >= 500 and idempotent)
+        if isinstance(body, dict) and body.get("success") is not False and 200 <= status < 300:
+            return body
+        if isinstance(body, dict):
+            errors = _flatten(body.get("errors")) or [{"code": None, "message": "success is false, no errors given"}]
+        else:
+            errors = [{"code": None, "message": "not a JSON object: %r" % response.text[:BODY_EXCERPT]}]
+        retry_after = _retry_after(response.headers.get("Retry-After")) if retryable else None
+        raise CloudflareError(status, errors, method, path, retry_after=retry_after, retryable=retryable)

@@ -1,0 +1,1 @@
+"""Test support code (local simulators and helpers) shared by the test suites."""

@@ -1,0 +1,728 @@
+"""A local simulator of the documented Cloudflare API v4 DNS endpoints -- NOT Cloudflare.
+
+A stdlib-only HTTP server on 127.0.0.1 for tests and benchmarks. It answers the
+way the public API reference (https://developers.cloudflare.com/api/) describes:
+the ``{"success", "errors", "messages", "result"[, "result_info"]}`` envelope and
+the error codes Cloudflare documents or is widely observed to return. Covered,
+under ``/client/v4``:
+
+* ``GET /zones`` (``name``, ``status``, ``match``, ``page``, ``per_page`` 20, max 50)
+  and ``GET /zones/{zone_id}``;
+* ``GET /zones/{zone_id}/dns_records`` (``type``, ``name``, ``content`` -- plain or
+  ``.exact|.contains|.startswith|.endswith`` --, ``proxied``, ``match=all|any``,
+  ``order``, ``direction``, ``page``, ``per_page`` default 100, max 5,000,000);
+* ``POST /zones/{zone_id}/dns_records`` and ``GET|PATCH|PUT|DELETE .../{id}``;
+* ``POST /zones/{zone_id}/dns_records/batch``: deletes, patches, puts, posts in
+  that order; the first failure is answered and nothing is applied.
+
+Auth is ``Authorization: Bearer <token>`` or legacy ``X-Auth-Email`` + ``X-Auth-Key``.
+
+Simplified on purpose:
+
+* Only A, AAAA, CNAME, MX, NS, PTR and TXT get type-specific checks; the other
+  documented types are accepted with ``content``/``data`` stored verbatim (no
+  SRV/CAA ``data`` -> ``content`` derivation).
+* TXT content is stored and returned exactly as sent. The API reference says TXT
+  content is RFC 1035 quoted character-strings of at most 255 bytes, longer ones
+  split automatically, so real Cloudflare may return a quoted/split form of an
+  unquoted value: clients must compare TXT content quote-insensitively.
+* Names: ``@``, relative or FQDN in, lower-case FQDN out; a name not ending in
+  the zone gets the zone appended, as Cloudflare does. AAAA content is stored
+  compressed, hostname content lower-cased without the trailing dot.
+* No plan limits besides the batch size (no comment length, tag quota), no rate
+  limiting of its own (use ``fail_next``), no ``Ratelimit`` headers, no
+  NS-exclusivity rule; default order is creation order; unparsable
+  ``page``/``per_page`` fall back to the defaults.
+* Where Cloudflare's code for an error is undocumented the simulator answers
+  code 1004 (its "DNS Validation Error" family) with a precise message.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import ipaddress
+import json
+import math
+import signal
+import socket
+import sys
+import threading
+import traceback
+import uuid
+from datetime import datetime, timezone
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import parse_qs, urlsplit
+
+API_PREFIX = "/client/v4"
+RECORD_TYPES = frozenset(
+    "A AAAA CAA CERT CNAME DNSKEY DS HTTPS LOC MX NAPTR NS OPENPGPKEY PTR "
+    "SMIMEA SRV SSHFP SVCB TLSA TXT URI".split()
+)
+PROXIABLE = frozenset({"A", "AAAA", "CNAME"})
+HOSTNAME_CONTENT = frozenset({"CNAME", "MX", "NS", "PTR"})
+IP_CONTENT = {"A": (9005, ipaddress.IPv4Address, "IPv4"), "AAAA": (9006, ipaddress.IPv6Address, "IPv6")}
+WRITABLE = ("type", "name", "content", "ttl", "proxied", "priority", "comment", "tags", "settings", "data")
+TTL_AUTO, TTL_MIN, TTL_MAX = 1, 60, 86400
+RECORD_PAGING = (100, 5_000_000)  # default, maximum per_page for dns_records
+ZONE_PAGING = (20, 50)  # default, maximum per_page for zones
+TXT_MAX_BYTES, TXT_MAX_COMBINED = 4096, 8192  # per record (wire), per name+type
+SAME_NAME_DOC = ("https://developers.cloudflare.com/dns/manage-dns-records/troubleshooting/"
+                 "records-with-same-name/")
+
+Envelope = dict[str, Any]
+Record = dict[str, Any]
+
+
+class ApiError(Exception):
+    """An error answered with Cloudflare's failure envelope."""
+
+    def __init__(self, status: int, errors: list[dict[str, Any]], headers: Mapping[str, str] | None = None):
+        super().__init__(errors[0]["message"] if errors else str(status))
+        self.status, self.errors, self.headers = status, errors, dict(headers or {})
+
+
+def _error(code: int, message: str, status: int = 400, field: str | None = None) -> ApiError:
+    item: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        item["source"] = {"pointer": f"/{field}"}
+    return ApiError(status, [item])
+
+
+def _no_route(path: str) -> ApiError:
+    return ApiError(400, [
+        {"code": 7003, "message": f"Could not route to {path}, perhaps your object identifier is invalid?"},
+        {"code": 7000, "message": "No route for that URI"},
+    ])
+
+
+def _header_error(code: int, what: str) -> ApiError:
+    return ApiError(400, [{"code": 6003, "message": "Invalid request headers",
+                           "error_chain": [{"code": code, "message": f"Invalid format for {what} header"}]}])
+
+
+def _envelope(result: Any, errors: list | None = None, info: dict | None = None) -> Envelope:
+    body: Envelope = {"success": not errors, "errors": errors or [], "messages": [], "result": result}
+    if info is not None:
+        body["result_info"] = info
+    return body
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _is_id(value: str) -> bool:
+    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+
+
+# ----------------------------------------------------------------- validation
+def _fqdn(raw: Any, zone_name: str) -> str:
+    """Stored form of a record name: '@', relative or FQDN in, lower-case FQDN out."""
+    if not isinstance(raw, str) or not raw.strip().rstrip("."):
+        raise _error(9000, "DNS name is invalid.", field="name")
+    name = raw.strip().rstrip(".").lower()
+    if name == "@":
+        return zone_name
+    if name != zone_name and not name.endswith("." + zone_name):
+        name = f"{name}.{zone_name}"
+    if not _valid_hostname(name, allow_wildcard=True):
+        raise _error(9000, "DNS name is invalid.", field="name")
+    return name
+
+
+def _valid_hostname(name: str, allow_wildcard: bool = False) -> bool:
+    """Label and length rules from the 'DNS record types' page (63/253)."""
+    if len(name) > 253 or any(c.isspace() for c in name):
+        return False
+    extra = "-_*" if allow_wildcard else "-_"
+    return all(0 < len(label) <= 63 and all(c.isalnum() or c in extra for c in label)
+               for label in name.split("."))
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_content(rtype: str, content: Any) -> str:
+    """Type-specific content rules; returns the stored form."""
+    if not isinstance(content, str):
+        raise _error(1004, "content must be a string.", field="content")
+    if rtype in IP_CONTENT:
+        code, address, family = IP_CONTENT[rtype]
+        try:
+            return address(content).compressed
+        except ValueError:
+            message = f"Content for {rtype} record must be a valid {family} address."
+            raise _error(code, message, field="content") from None
+    if rtype in HOSTNAME_CONTENT:
+        host = content.strip().rstrip(".").lower()
+        if rtype == "MX" and _is_ip(host):
+            message = "Change the content of your MX record to be a hostname (and not an IP address)."
+            raise _error(9009, message, field="content")
+        if not host or _is_ip(host) or not _valid_hostname(host):
+            raise _error(1004, f"Content for {rtype} record is invalid.", field="content")
+        return host
+    if rtype == "TXT" and len(content.encode()) > TXT_MAX_BYTES:
+        raise _error(1004, f"Content for TXT record is too long: {len(content.encode())} bytes, "
+                           f"the maximum is {TXT_MAX_BYTES}.", field="content")
+    return content
+
+
+def _check_ttl(ttl: Any) -> int:
+    is_int = isinstance(ttl, int) and not isinstance(ttl, bool)
+    if not is_int or not (ttl == TTL_AUTO or TTL_MIN <= ttl <= TTL_MAX):
+        raise _error(9021, "TTL must be between 60 and 86400 seconds, or 1 for Automatic.", field="ttl")
+    return ttl
+
+
+def _check_priority(priority: Any) -> int:
+    if priority is None:
+        raise _error(9100, "priority is a required field.", field="priority")
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 65535:
+        message = "Invalid priority, priority must be set and be between 0 and 65535"
+        raise _error(9008, message, field="priority")
+    return priority
+
+
+def _validated(zone_name: str, fields: Mapping[str, Any]) -> Record:
+    """Validate a full set of writable fields; returns the stored record data."""
+    rtype = fields.get("type")
+    if rtype is None:
+        raise _error(9100, "type is a required field.", field="type")
+    if rtype not in RECORD_TYPES:
+        raise _error(1004, "DNS record type is invalid.", field="type")
+    if fields.get("name") is None:
+        raise _error(9100, "name is a required field.", field="name")
+    name = _fqdn(fields["name"], zone_name)
+    content = fields.get("content")
+    if content in (None, "") and fields.get("data") is None:
+        raise _error(9100, "content is a required field.", field="content")
+    proxied = fields.get("proxied", False)
+    if proxied is None:
+        proxied = False
+    if not isinstance(proxied, bool):
+        raise _error(1004, "proxied must be a boolean.", field="proxied")
+    if proxied and rtype not in PROXIABLE:
+        raise _error(9004, "This record type cannot be proxied.", field="proxied")
+    comment, tags = _check_notes(fields.get("comment"), fields.get("tags"))
+    record: Record = {
+        "type": rtype, "name": name, "content": _check_content(rtype, content) if content is not None else "",
+        "ttl": _check_ttl(fields.get("ttl", TTL_AUTO)), "proxied": proxied,
+        "comment": comment, "tags": tags, "settings": dict(fields.get("settings") or {}),
+    }
+    if rtype == "MX":
+        record["priority"] = _check_priority(fields.get("priority"))
+    if fields.get("data") is not None:
+        record["data"] = fields["data"]
+    return record
+
+
+def _check_notes(comment: Any, tags: Any) -> tuple[str | None, list[str]]:
+    if comment is not None and not isinstance(comment, str):
+        raise _error(1004, "comment must be a string.", field="comment")
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        raise _error(1004, "tags must be a list of strings.", field="tags")
+    return comment or None, list(tags or [])
+
+
+def _same_data(a: Record, b: Record) -> bool:
+    def key(r: Record) -> tuple:
+        content = r["content"].lower() if r["type"] in HOSTNAME_CONTENT else r["content"]
+        return r["type"], content, r.get("priority"), json.dumps(r.get("data"), sort_keys=True)
+    return key(a) == key(b)
+
+
+def _check_conflicts(records: Mapping[str, Record], cand: Record, ignore_id: str | None) -> None:
+    """81058 identical, 81053/81054 CNAME rules, combined TXT size."""
+    same_name = [r for rid, r in records.items() if rid != ignore_id and r["name"] == cand["name"]]
+    if any(_same_data(r, cand) for r in same_name):
+        raise _error(81058, "An identical record already exists.")
+    types = {r["type"] for r in same_name}
+    if cand["type"] == "CNAME" and types & {"A", "AAAA", "CNAME"}:
+        raise _error(81053, "An A, AAAA, or CNAME record with that host already exists. "
+                            f"For more details, refer to <{SAME_NAME_DOC}>.")
+    if cand["type"] in ("A", "AAAA") and "CNAME" in types:
+        raise _error(81054, "A CNAME record with that host already exists. "
+                            f"For more details, refer to <{SAME_NAME_DOC}>.")
+    if cand["type"] == "TXT":
+        combined = len(cand["content"]) + sum(len(r["content"]) for r in same_name if r["type"] == "TXT")
+        if combined > TXT_MAX_COMBINED:
+            raise _error(1004, f"TXT records named {cand['name']} would have {combined} characters of "
+                               f"content combined, the maximum is {TXT_MAX_COMBINED}.", field="content")
+
+
+# ------------------------------------------------------------ record editing
+def _lookup(records: Mapping[str, Record], rid: Any) -> Record:
+    if not isinstance(rid, str) or rid not in records:
+        raise _error(81044, "Record does not exist.", status=404)
+    return records[rid]
+
+
+def _store(records: dict[str, Record], zone_name: str, fields: Mapping[str, Any],
+           old: Record | None) -> Record:
+    """Validate, check conflicts and write one record into ``records``."""
+    data = _validated(zone_name, fields)
+    _check_conflicts(records, data, old["id"] if old else None)
+    now = _now()
+    rec = {"id": old["id"] if old else _new_id(), **data,
+           "created_on": old["created_on"] if old else now, "modified_on": now}
+    for attr, stamp in (("comment", "comment_modified_on"), ("tags", "tags_modified_on")):
+        unchanged = old is not None and old[attr] == rec[attr] and stamp in old
+        if rec[attr]:
+            rec[stamp] = old[stamp] if unchanged else now
+    records[rec["id"]] = rec
+    return rec
+
+
+def _writable(body: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: body[k] for k in WRITABLE if k in body}
+
+
+def _create(records: dict[str, Record], zone_name: str, body: Mapping[str, Any]) -> Record:
+    return _store(records, zone_name, _writable(body), None)
+
+
+def _patch(records: dict[str, Record], zone_name: str, rid: Any, body: Mapping[str, Any]) -> Record:
+    old = _lookup(records, rid)
+    merged = {**_writable(old), **_writable(body)}
+    if "type" in body and body["type"] != old["type"] and "priority" not in body:
+        merged.pop("priority", None)
+    return _store(records, zone_name, merged, old)
+
+
+def _put(records: dict[str, Record], zone_name: str, rid: Any, body: Mapping[str, Any]) -> Record:
+    return _store(records, zone_name, _writable(body), _lookup(records, rid))
+
+
+def _delete(records: dict[str, Record], rid: Any) -> Record:
+    return records.pop(_lookup(records, rid)["id"])
+
+
+# ------------------------------------------------------------ list filtering
+def _param_int(query: Mapping[str, str], key: str, default: int, maximum: int) -> int:
+    try:
+        value = int(float(query[key]))
+    except (KeyError, ValueError, OverflowError):
+        return default
+    return min(max(value, 1), maximum)
+
+
+def _paginate(items: list, query: Mapping[str, str], paging: tuple[int, int],
+              present: Callable[[Any], Any]) -> Envelope:
+    per_page = _param_int(query, "per_page", *paging)
+    page = _param_int(query, "page", 1, sys.maxsize)
+    chunk = items[(page - 1) * per_page: page * per_page]
+    info = {"page": page, "per_page": per_page, "count": len(chunk), "total_count": len(items),
+            "total_pages": max(1, math.ceil(len(items) / per_page))}
+    return _envelope([present(item) for item in chunk], info=info)
+
+
+def _text_predicates(query: Mapping[str, str], field: str, norm: Callable[[str], str]) -> list[Callable]:
+    ops: dict[str, Callable[[str, str], bool]] = {
+        "": str.__eq__, ".exact": str.__eq__, ".contains": lambda v, q: q in v,
+        ".startswith": str.startswith, ".endswith": str.endswith}
+    preds = []
+    for suffix, op in ops.items():
+        if field + suffix in query:
+            wanted = norm(query[field + suffix])
+            preds.append(lambda r, op=op, wanted=wanted: op(r[field].lower(), wanted))
+    return preds
+
+
+def _record_predicates(query: Mapping[str, str], zone_name: str) -> list[Callable[[Record], bool]]:
+    def name_norm(value: str) -> str:
+        value = value.strip().rstrip(".").lower()
+        return zone_name if value == "@" else value
+
+    preds = _text_predicates(query, "name", name_norm) + _text_predicates(query, "content", str.lower)
+    if "type" in query:
+        preds.append(lambda r: r["type"] == query["type"])
+    if "proxied" in query:
+        preds.append(lambda r: r["proxied"] == (query["proxied"].lower() == "true"))
+    return preds
+
+
+def _apply_filters(items: list, preds: list[Callable], match: str) -> list:
+    if not preds:
+        return items
+    combine = any if match == "any" else all
+    return [item for item in items if combine(p(item) for p in preds)]
+
+
+# -------------------------------------------------------------- the server
+class _Zone:
+    def __init__(self, name: str, account: dict[str, str]):
+        self.id, self.name, self.created_on = _new_id(), name, _now()
+        self.account = account
+        self.records: dict[str, Record] = {}
+
+    def present(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "name": self.name, "status": "active", "paused": False, "type": "full",
+            "development_mode": 0, "name_servers": ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"],
+            "original_name_servers": None, "original_registrar": None, "original_dnshost": None,
+            "created_on": self.created_on, "modified_on": self.created_on, "activated_on": self.created_on,
+            "meta": {"step": 2, "phishing_detected": False},
+            "owner": {"id": None, "type": "user", "email": None}, "account": dict(self.account),
+            "permissions": ["#dns_records:edit", "#dns_records:read", "#zone:read"],
+            "plan": {"id": "0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "name": "Free Website", "price": 0,
+                     "currency": "USD", "legacy_id": "free", "is_subscribed": False},
+        }
+
+    def present_record(self, rec: Record) -> dict[str, Any]:
+        out = {"id": rec["id"], "zone_id": self.id, "zone_name": self.name, "name": rec["name"],
+               "type": rec["type"], "content": rec["content"], "proxiable": rec["type"] in PROXIABLE,
+               "proxied": rec["proxied"], "ttl": rec["ttl"], "settings": dict(rec["settings"]),
+               "meta": {"auto_added": False}, "comment": rec["comment"], "tags": list(rec["tags"]),
+               "created_on": rec["created_on"], "modified_on": rec["modified_on"]}
+        for key in ("priority", "data", "comment_modified_on", "tags_modified_on"):
+            if key in rec:
+                out[key] = json.loads(json.dumps(rec[key]))
+        return out
+
+
+def _fault(status: int, retry_after: int | None) -> ApiError:
+    """An injected failure: 429 is Cloudflare's throttle answer (code 971, Retry-After)."""
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+    if status == 429:
+        item = {"code": 971, "message": "Please wait and consider throttling your request speed"}
+    else:  # Cloudflare documents no code for these; the simulator mirrors the HTTP status.
+        item = {"code": status, "message": HTTPStatus(status).phrase}
+    return ApiError(status, [item], headers)
+
+
+class CloudflareSimulator:
+    """In-process HTTP simulator of the Cloudflare API v4 DNS endpoints on 127.0.0.1."""
+
+    def __init__(self, tokens: Iterable[str] = ("test-token",), api_keys: Mapping[str, str] | None = None,
+                 host: str = "127.0.0.1", port: int = 0, batch_limit: int = 200):
+        self.host, self.port, self.batch_limit = host, port, batch_limit
+        self._tokens = frozenset(tokens)
+        self._api_keys = dict(api_keys or {})  # email -> Global API key
+        self._account = {"id": _new_id(), "name": "Simulated account"}
+        self._zones: dict[str, _Zone] = {}
+        self._lock = threading.RLock()
+        self._faults: collections.deque[tuple[int, int | None]] = collections.deque()
+        self._requests: list[tuple[str, str]] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._routes: list[tuple[str, str, Callable[..., Envelope]]] = [
+            ("GET", "/zones", self._list_zones),
+            ("GET", "/zones/{zone}", self._get_zone),
+            ("GET", "/zones/{zone}/dns_records", self._list_records),
+            ("POST", "/zones/{zone}/dns_records", self._create_record),
+            ("POST", "/zones/{zone}/dns_records/batch", self._batch),
+            ("GET PATCH PUT DELETE", "/zones/{zone}/dns_records/{record}", self._one_record),
+        ]
+
+    # ---- lifecycle
+    def start(self) -> CloudflareSimulator:
+        if self._server is None:
+            self._server = _Server((self.host, self.port), self)
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                            name="cloudflare-sim", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.close_all()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+
+    def __enter__(self) -> CloudflareSimulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the simulator is not running; call start() or use it as a context manager")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}{API_PREFIX}"
+
+    # ---- Python API for tests
+    def add_zone(self, name: str) -> str:
+        """Create an active zone and return its 32-hex id."""
+        name = name.strip().rstrip(".").lower()
+        with self._lock:
+            if any(z.name == name for z in self._zones.values()):
+                raise ValueError(f"zone {name} already exists")
+            zone = _Zone(name, self._account)
+            self._zones[zone.id] = zone
+            return zone.id
+
+    def records(self, zone_name: str) -> list[dict[str, Any]]:
+        """The zone's current records, as the API would return them."""
+        wanted = zone_name.rstrip(".").lower()
+        with self._lock:
+            for zone in self._zones.values():
+                if zone.name == wanted:
+                    return [zone.present_record(r) for r in zone.records.values()]
+        raise KeyError(f"no zone named {zone_name}")
+
+    def fail_next(self, n: int = 1, status: int = 429, retry_after: int | None = 1) -> None:
+        """Answer the next ``n`` requests with ``status`` (429 or 5xx) instead of serving them."""
+        with self._lock:
+            self._faults.extend([(status, retry_after)] * n)
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """(method, path) of every request received, oldest first (a snapshot copy)."""
+        with self._lock:
+            return list(self._requests)
+
+    def reset_metrics(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    # ---- request handling
+    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes
+               ) -> tuple[int, Envelope, dict[str, str]]:
+        url = urlsplit(target)
+        with self._lock:
+            self._requests.append((method, url.path))
+            fault = self._faults.popleft() if self._faults else None
+        try:
+            if fault is not None:
+                raise _fault(*fault)
+            self._authenticate(headers)
+            handler, params = self._route(method, url.path)
+            query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+            payload = _json_body(body) if method in ("POST", "PUT", "PATCH") else {}
+            with self._lock:
+                return 200, handler(method, params, query, payload), {}
+        except ApiError as exc:
+            return exc.status, _envelope(None, exc.errors), exc.headers
+
+    def _authenticate(self, headers: Mapping[str, str]) -> None:
+        auth = headers.get("Authorization")
+        email, key = headers.get("X-Auth-Email"), headers.get("X-Auth-Key")
+        if auth is not None:
+            scheme, _space, token = auth.strip().partition(" ")
+            token = token.strip()
+            if scheme.lower() != "bearer" or not token or any(c.isspace() for c in token):
+                raise _header_error(6111, "Authorization")
+            if token not in self._tokens:
+                raise _error(9109, "Invalid access token", status=403)
+        elif email is not None or key is not None:
+            if not email or "@" not in email:
+                raise _header_error(6102, "X-Auth-Email")
+            if not key or any(c.isspace() for c in key):
+                raise _header_error(6103, "X-Auth-Key")
+            if self._api_keys.get(email) != key:
+                raise _error(9103, "Unknown X-Auth-Key or X-Auth-Email", status=403)
+        else:
+            raise _error(9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers")
+
+    def _route(self, method: str, path: str) -> tuple[Callable[..., Envelope], dict[str, str]]:
+        if not path.startswith(API_PREFIX + "/"):
+            raise _no_route(path)
+        parts = path[len(API_PREFIX):].rstrip("/").split("/")
+        allowed = False
+        for verbs, pattern, handler in self._routes:
+            params = _match(pattern.split("/"), parts)
+            if params is None:
+                continue
+            if method in verbs.split():
+                if any(not _is_id(v) for v in params.values()):
+                    raise _no_route(path)
+                return handler, params
+            allowed = True
+        if allowed:
+            raise _error(7001, f"Method {method} not available for that URI.", status=405)
+        raise _no_route(path)
+
+    def _zone(self, zone_id: str) -> _Zone:
+        if zone_id not in self._zones:
+            raise _error(1001, "Invalid zone identifier")
+        return self._zones[zone_id]
+
+    # ---- endpoint handlers: (method, path params, query, JSON body) -> envelope
+    def _list_zones(self, method: str, params: dict, query: dict, body: dict) -> Envelope:
+        preds: list[Callable[[_Zone], bool]] = []
+        if "name" in query:
+            preds.append(lambda z: z.name == query["name"].strip().rstrip(".").lower())
+        if "status" in query:
+            preds.append(lambda z: query["status"] == "active")
+        zones = sorted(self._zones.values(), key=lambda z: z.name)
+        zones = _apply_filters(zones, preds, query.get("match", "all"))
+        return _paginate(zones, query, ZONE_PAGING, _Zone.present)
+
+    def _get_zone(self, method: str, params: dict, query: dict, body: dict) -> Envelope:
+        return _envelope(self._zone(params["zone"]).present())
+
+    def _list_records(self, method: str, params: dict, query: dict, body: dict) -> Envelope:
+        zone = self._zone(params["zone"])
+        preds = _record_predicates(query, zone.name)
+        records = _apply_filters(list(zone.records.values()), preds, query.get("match", "all"))
+        if query.get("order") in ("type", "name", "content", "ttl", "proxied"):
+            records.sort(key=lambda r: r[query["order"]], reverse=query.get("direction") == "desc")
+        return _paginate(records, query, RECORD_PAGING, zone.present_record)
+
+    def _create_record(self, method: str, params: dict, query: dict, body: dict) -> Envelope:
+        zone = self._zone(params["zone"])
+        return _envelope(zone.present_record(_create(zone.records, zone.name, body)))
+
+    def _one_record(self, method: str, params: dict, query: dict, body: dict) -> Envelope:
+        zone, rid = self._zone(params["zone"]), params["record"]
+        if method == "DELETE":
+            return _envelope({"id": _delete(zone.records, rid)["id"]})
+        if method == "GET":
+            return _envelope(zone.present_record(_lookup(zone.records, rid)))
+        edit = _patch if method == "PATCH" else _put
+        return _envelope(zone.present_record(edit(zone.records, zone.name, rid, body)))
+
+    def _batch(self, method: str, params: dict, query: dict, body: dict) -> Envelope:
+        """Deletes, patches, puts, posts -- on a working copy committed only if all succeed."""
+        zone = self._zone(params["zone"])
+        ops = {kind: body.get(kind) or [] for kind in ("deletes", "patches", "puts", "posts")}
+        if not all(isinstance(items, list) and all(isinstance(op, dict) for op in items)
+                   for items in ops.values()):
+            raise _error(9207, "Request body is invalid.")
+        total = sum(len(items) for items in ops.values())
+        if total > self.batch_limit:  # plan limit from the "Batch record changes" page; code undocumented
+            raise _error(1004, f"Too many operations in one batch: {total}, the limit is {self.batch_limit}.")
+        work = dict(zone.records)
+        done: dict[str, list[Record]] = {kind: [] for kind in ops}
+        for item in ops["deletes"]:
+            done["deletes"].append(_delete(work, item.get("id")))
+        for item in ops["patches"]:
+            done["patches"].append(_patch(work, zone.name, item.get("id"), item))
+        for item in ops["puts"]:
+            done["puts"].append(_put(work, zone.name, item.get("id"), item))
+        for item in ops["posts"]:
+            done["posts"].append(_create(work, zone.name, item))
+        zone.records = work
+        return _envelope({kind: [zone.present_record(r) for r in recs] for kind, recs in done.items()})
+
+
+def _match(pattern: list[str], parts: list[str]) -> dict[str, str] | None:
+    if len(pattern) != len(parts):
+        return None
+    params: dict[str, str] = {}
+    for want, got in zip(pattern, parts):
+        if want.startswith("{"):
+            params[want.strip("{}")] = got
+        elif want != got:
+            return None
+    return params
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+    if not isinstance(payload, dict):
+        raise _error(9207, "Request body is invalid.")
+    return payload
+
+
+# ------------------------------------------------------------ HTTP plumbing
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as a real client expects
+    server_version = "cloudflare-sim"
+    timeout = 60
+    disable_nagle_algorithm = True  # with wbufsize, one segment per answer: no delayed-ACK stalls
+    wbufsize = 1 << 16
+    server: _Server
+
+    def _dispatch(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            status, payload, headers = self.server.sim.handle(self.command, self.path, self.headers, body)
+        except Exception as exc:  # a simulator bug: say so loudly
+            traceback.print_exc()
+            status, headers = 500, {}
+            payload = _envelope(None, [{"code": 500, "message": f"simulator bug: {exc}"}])
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], sim: CloudflareSimulator):
+        self.sim = sim
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:  # track kept-alive connections
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+    def close_all(self) -> None:
+        """Close the listener and every kept-alive connection, so a stopped simulator is really gone."""
+        self.server_close()
+        with self._open_lock:
+            for conn in list(self._open):
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+
+
+# ---------------------------------------------------------------------- CLI
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Local simulator of the Cloudflare API v4 DNS endpoints.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 lets the OS choose")
+    parser.add_argument("--token", action="append", default=[], help="accepted API token (repeatable)")
+    parser.add_argument("--api-key", action="append", default=[], metavar="EMAIL:KEY",
+                        help="accepted legacy X-Auth-Email/X-Auth-Key pair (repeatable)")
+    parser.add_argument("--zones", default="", help="comma-separated zone names to create")
+    parser.add_argument("--batch-limit", type=int, default=200)
+    args = parser.parse_args(argv)
+    api_keys = dict(pair.split(":", 1) for pair in args.api_key)
+    sim = CloudflareSimulator(tokens=args.token or ["test-token"], api_keys=api_keys, host=args.host,
+                              port=args.port, batch_limit=args.batch_limit)
+    zones = {name: sim.add_zone(name) for name in args.zones.split(",") if name.strip()}
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    sim.start()
+    print(json.dumps({"base_url": sim.base_url, "zones": zones}), flush=True)
+    while not stopping.wait(0.2):
+        pass
+    sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
