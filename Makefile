@@ -12,7 +12,7 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 export PYTHONDONTWRITEBYTECODE := 1
 
 # Molecule scenarios run by `make test` (molecule/<name>/).
-SCENARIOS ?= base
+SCENARIOS ?= base mail_dns
 DEMO_NODES ?= 1
 
 .PHONY: demo test deps venv unit lint sanity integration molecule build bench lab-down clean help

@@ -125,7 +125,7 @@ def node_host_vars(node, state):
     return host_vars
 
 
-def lab_dns_vars(state):
+def lab_dns_vars(state, lab_dir=None):
     dns = state.get("dns")
     if not dns:
         return None
@@ -137,6 +137,7 @@ def lab_dns_vars(state):
         "tsig_algorithm": dns["tsig_algorithm"],
         "tsig_key_file": dns["tsig_secret_file"],
         "zones": dns.get("zones", []),
+        "lab_dir": lab_dir,
     }
 
 
@@ -169,7 +170,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             self.display.vvv("coldrig.infra.lab: no lab in %s" % lab_dir)
             return
         strict = self.get_option("strict")
-        dns_vars = lab_dns_vars(state)
+        dns_vars = lab_dns_vars(state, lab_dir)
         if dns_vars:
             self.inventory.set_variable("all", "coldrig_lab_dns", dns_vars)
         for name in sorted(state.get("nodes", {})):

@@ -85,8 +85,8 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 def cmd_zone_add(args: argparse.Namespace) -> int:
-    dns = _lab(args).zone_add(args.zones)
-    print("==> zones served: " + ", ".join(dns["zones"]))
+    added = _lab(args).zone_add(args.zones)
+    print("==> zones added: " + ", ".join(added) if added else "==> every zone was served already")
     return 0
 
 

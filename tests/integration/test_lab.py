@@ -125,7 +125,10 @@ def test_signed_update_is_applied_and_a_wrong_tsig_secret_changes_nothing(lab):
 
 
 def test_zone_add_makes_the_server_authoritative_for_a_sending_domain(lab):
-    coldrig("lab", "zone", "add", "--lab-dir", lab["dir"], "send-demo.test")
+    added = coldrig("lab", "zone", "add", "--lab-dir", lab["dir"], "send-demo.test")
+    assert "zones added: send-demo.test" in added.stdout
+    again = coldrig("lab", "zone", "add", "--lab-dir", lab["dir"], "send-demo.test")
+    assert "served already" in again.stdout
     assert query(lab["dir"], "send-demo.test", "SOA")
     response = update(lab["dir"], "send-demo.test", "send-demo.test.", "MX", "10 node1.lab.coldrig.test.")
     assert response.rcode() == dns.rcode.NOERROR

@@ -228,17 +228,21 @@ class Lab:
             self.say(f"==> lab removed ({self.dir})")
 
     # -- zones -------------------------------------------------------------
-    def zone_add(self, zones: list[str]) -> dict:
+    def zone_add(self, zones: list[str]) -> list[str]:
+        """Serve more zones (idempotent); return the zones that were not served before."""
         with self.state.locked():
             data = self.state.load()
             if "dns" not in data:
                 raise LabError("the lab is not up: run `coldrig lab up` first")
-            data["dns"]["zones"] = list(dict.fromkeys(data["dns"]["zones"] +
-                                                      [z.rstrip(".").lower() for z in zones]))
+            wanted = [z.rstrip(".").lower() for z in zones]
+            added = [z for z in dict.fromkeys(wanted) if z not in data["dns"]["zones"]]
+            if not added:
+                return []
+            data["dns"]["zones"] = data["dns"]["zones"] + added
             self.config.extra_zones = tuple(data["dns"]["zones"])
             self._dns_up(data)
             self.state.save(data)
-            return data["dns"]
+            return added
 
     # -- status ------------------------------------------------------------
     def status(self) -> dict:

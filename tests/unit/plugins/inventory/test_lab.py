@@ -83,7 +83,7 @@ def test_lab_dns_is_a_variable_of_all_in_rfc2136_shape(tmp_path, lab_dir):
     assert dns == {
         "provider": "rfc2136", "server": "127.0.0.1", "port": 10053,
         "tsig_key_name": "coldrig-lab", "tsig_algorithm": "hmac-sha256",
-        "tsig_key_file": "/lab/tsig.key", "zones": ["lab.coldrig.test"],
+        "tsig_key_file": "/lab/tsig.key", "zones": ["lab.coldrig.test"], "lab_dir": str(lab_dir),
     }
 
 
