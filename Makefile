@@ -64,6 +64,7 @@ build: venv
 
 bench: venv
 	@$(BIN)/python bench/lab.py
+	@$(BIN)/python bench/dns_cloudflare.py
 
 lab-down: venv
 	@$(BIN)/coldrig lab down

@@ -86,18 +86,22 @@ class Lab:
             self._dns_up(data)
             self.state.save(data)
 
-            to_boot = []
+            to_boot, unfinished = [], {}
             for name in node_names(count):
                 node = data["nodes"].get(name)
                 if node and self._alive(node):
-                    self.say(f"==> {name}: already running on {node['address']}")
+                    if node.get("ready"):
+                        self.say(f"==> {name}: already running on {node['address']}")
+                    else:  # an earlier `lab up` gave up waiting: wait again
+                        self.say(f"==> {name}: running on {node['address']}, not yet reachable")
+                        unfinished[name] = time.monotonic()
                     continue
                 to_boot.append(name)
             extra = sorted(set(data["nodes"]) - set(node_names(count)))
             if extra:
                 self.say(f"    note: {', '.join(extra)} also running; "
                          f"`coldrig lab down {extra[0]}` removes one")
-            started = {}
+            started = unfinished
             for name in to_boot:
                 started[name] = self._start_node(data, name, image, mode, public_key, tools)
                 self.state.save(data)
