@@ -9,9 +9,11 @@ are kept in Knot's journal, so a restart of the server keeps them.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import secrets
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +36,15 @@ TSIG_KEY_NAME = "coldrig-lab"
 SERVER = "127.0.0.1"
 
 
+def control_socket(dns_dir: Path) -> Path:
+    """knotc's socket: in the lab, unless that path is too long for a unix socket (108 bytes)."""
+    path = dns_dir / "knot.sock"
+    if len(str(path).encode()) < 100:
+        return path
+    digest = hashlib.sha256(str(dns_dir).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"coldrig-knot-{digest}.sock"  # knotd removes it when it stops
+
+
 def knot_conf(dns_dir: Path, port: int, secret: str, zones: list[str]) -> str:
     zone_lines = "".join(f'  - domain: "{zone}"\n' for zone in zones)
     return f"""# Written by `coldrig lab`; regenerated on every change.
@@ -43,7 +54,7 @@ server:
     listen: {SERVER}@{port}
 
 control:
-    listen: "{dns_dir}/knot.sock"
+    listen: "{control_socket(dns_dir)}"
 
 log:
   - target: "{dns_dir}/knot.log"
@@ -160,7 +171,7 @@ class DnsServer:
 
     def _knotc(self, knotc: str, *args: str) -> str:
         result = subprocess.run(
-            [knotc, "-c", str(self.conf), "-s", str(self.dir / "knot.sock"), *args],
+            [knotc, "-c", str(self.conf), "-s", str(control_socket(self.dir)), *args],
             capture_output=True, text=True, check=False,
         )
         if result.returncode != 0:

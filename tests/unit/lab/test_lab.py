@@ -147,3 +147,11 @@ def test_down_of_no_lab_is_harmless(tmp_path, capsys):
 def test_zone_add_without_a_lab_says_to_start_it(tmp_path):
     with pytest.raises(LabError, match="coldrig lab up"):
         Lab(LabConfig(lab_dir=tmp_path)).zone_add(["send.test"])
+
+
+def test_knot_control_socket_stays_within_the_unix_socket_limit(tmp_path):
+    assert dns.control_socket(tmp_path / "dns") == tmp_path / "dns" / "knot.sock"
+    deep = tmp_path / ("x" * 120) / "dns"
+    socket_path = dns.control_socket(deep)
+    assert len(str(socket_path)) < 100 and socket_path.name.startswith("coldrig-knot-")
+    assert dns.control_socket(deep) == socket_path  # stable for one lab
