@@ -108,23 +108,27 @@ class Rfc2136Client(object):
             message.use_tsig(self.keyring, keyname=self.key_name, algorithm=self.algorithm)
         return message
 
+    def _failure(self, exc):
+        """An Rfc2136Error that says what to check, for a transport or TSIG failure."""
+        if isinstance(exc, dns.tsig.PeerBadKey):
+            return Rfc2136Error("%s does not know the TSIG key %r (BADKEY): check tsig_key_name"
+                                % (self._where(), self.key_name))
+        if isinstance(exc, (dns.tsig.PeerBadSignature, dns.tsig.BadSignature)):
+            return Rfc2136Error("%s rejected the TSIG signature (BADSIG): check tsig_key_secret and tsig_algorithm"
+                                % self._where())
+        if isinstance(exc, dns.tsig.PeerBadTime):
+            return Rfc2136Error("%s rejected the TSIG time (BADTIME): the clocks differ by more than the fudge"
+                                % self._where())
+        if isinstance(exc, dns.exception.Timeout):
+            return Rfc2136Error("%s did not answer within %s s" % (self._where(), self.timeout))
+        return Rfc2136Error("cannot reach %s: %s" % (self._where(), getattr(exc, "strerror", None) or exc))
+
     def _tcp(self, message):
         self.queries += 1
         try:
             return dns.query.tcp(message, self.server, port=self.port, timeout=self.timeout)
-        except dns.tsig.PeerBadKey:
-            raise Rfc2136Error("%s does not know the TSIG key %r (BADKEY): check tsig_key_name"
-                               % (self._where(), self.key_name))
-        except (dns.tsig.PeerBadSignature, dns.tsig.BadSignature):
-            raise Rfc2136Error("%s rejected the TSIG signature (BADSIG): check tsig_key_secret and tsig_algorithm"
-                               % self._where())
-        except dns.tsig.PeerBadTime:
-            raise Rfc2136Error("%s rejected the TSIG time (BADTIME): the clocks differ by more than the fudge"
-                               % self._where())
-        except dns.exception.Timeout:
-            raise Rfc2136Error("%s did not answer within %s s" % (self._where(), self.timeout))
-        except OSError as exc:
-            raise Rfc2136Error("cannot reach %s: %s" % (self._where(), exc.strerror or exc))
+        except (dns.tsig.PeerError, dns.tsig.BadSignature, dns.exception.Timeout, OSError) as exc:
+            raise self._failure(exc)
 
     def read(self, zone, pairs):
         """Current records of the zone at the given (fqdn, type) pairs."""
@@ -149,16 +153,8 @@ class Rfc2136Client(object):
             if exc.rcode == dns.rcode.NOTAUTH:
                 raise Rfc2136Error("%s is not authoritative for the zone %s (NOTAUTH)" % (self._where(), zone))
             return None
-        except dns.tsig.PeerBadKey:
-            raise Rfc2136Error("%s does not know the TSIG key %r (BADKEY): check tsig_key_name"
-                               % (self._where(), self.key_name))
-        except (dns.tsig.PeerBadSignature, dns.tsig.BadSignature):
-            raise Rfc2136Error("%s rejected the TSIG signature (BADSIG): check tsig_key_secret and tsig_algorithm"
-                               % self._where())
-        except dns.exception.Timeout:
-            raise Rfc2136Error("%s did not answer within %s s" % (self._where(), self.timeout))
-        except OSError as exc:
-            raise Rfc2136Error("cannot reach %s: %s" % (self._where(), exc.strerror or exc))
+        except (dns.tsig.PeerError, dns.tsig.BadSignature, dns.exception.Timeout, OSError) as exc:
+            raise self._failure(exc)
         records = []
         for name, node in zone_data.nodes.items():
             fqdn = name.to_text(omit_final_dot=True).lower()

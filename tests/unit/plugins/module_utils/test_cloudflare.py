@@ -2,38 +2,23 @@
 from __future__ import annotations
 
 import email.utils
-import importlib.util
 import socket
 import ssl
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 
 import httpx
 import pytest
 
 from ansible_collections.coldrig.infra.plugins.module_utils import cloudflare
+from tests.support import cloudflare_sim
 from ansible_collections.coldrig.infra.plugins.module_utils.cloudflare import CloudflareClient, CloudflareError
 
-ROOT = Path(__file__).resolve().parents[4]
-SIM_PATH = ROOT / "tests" / "support" / "cloudflare_sim.py"
 TOKEN = "cf-client-token-0123456789abcdefghijklmn"
 ZONE = "example.test"
 TLS = ssl.create_default_context()  # built once: httpx would load the CA bundle for every client
 
 
-def _load_simulator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("cloudflare_sim_for_client_tests", SIM_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cloudflare_sim = _load_simulator()
 
 
 @pytest.fixture
