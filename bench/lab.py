@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark of the lab: what a node costs.
 
 Prints:

@@ -44,8 +44,6 @@ from ansible_collections.coldrig.infra.plugins.module_utils.dns_records import (
     txt_presentation,
 )
 
-TSIG_ALGORITHMS = ("hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5")
-
 
 class Rfc2136Error(Exception):
     """A failure talking to the primary server; the message says what to check."""

@@ -20,7 +20,9 @@ description:
   - Without O(purge), other values at a managed pair stay, except values that fill the same slot -
     a new C(v=spf1) TXT value replaces the old SPF value (two SPF records are a permanent error),
     and likewise C(v=DMARC1), C(v=DKIM1), C(v=STSv1), C(v=TLSRPTv1), and a CNAME replaces a CNAME.
-  - Runs on the controller (delegate it to localhost).
+  - Runs on the controller, through an action plugin. No module is shipped and no Python is started per zone,
+    so a loop over many zones costs little more than the provider's round trips. Credentials and the
+    TSIG key file are the controller's.
 version_added: 0.1.0
 author:
   - coldrig maintainers (@coldrig)
@@ -197,140 +199,29 @@ requests:
   sample: 3
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 
-from ansible_collections.coldrig.infra.plugins.module_utils import cloudflare, rfc2136
-from ansible_collections.coldrig.infra.plugins.module_utils.dns_providers import (
-    CloudflareProvider,
-    ProviderError,
-    Rfc2136Provider,
+from ansible_collections.coldrig.infra.plugins.module_utils.dns_sync import (
+    MUTUALLY_EXCLUSIVE,
+    REQUIRED_IF,
+    SyncFailure,
+    argument_spec,
+    sync_zone,
 )
-from ansible_collections.coldrig.infra.plugins.module_utils.dns_records import (
-    RecordError,
-    desired_records,
-    diff_text,
-    normalise_zone,
-    plan_changes,
-    rrsets_after,
-)
-
-RECORD_OPTIONS = dict(
-    type=dict(type="str", required=True, choices=["A", "AAAA", "CAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT"]),
-    name=dict(type="str", default="@"),
-    content=dict(type="str", aliases=["value"]),
-    ttl=dict(type="int", default=3600),
-    priority=dict(type="int"),
-    purge=dict(type="bool"),
-)
-
-
-def argument_spec():
-    return dict(
-        provider=dict(type="str", required=True, choices=["cloudflare", "rfc2136"]),
-        zone=dict(type="str", required=True),
-        records=dict(type="list", elements="dict", required=True, options=RECORD_OPTIONS),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-        purge=dict(type="bool", default=False),
-        server=dict(type="str"),
-        port=dict(type="int", default=53),
-        tsig_key_name=dict(type="str", no_log=False),
-        tsig_key_secret=dict(type="str", no_log=True),
-        tsig_key_file=dict(type="path"),
-        tsig_algorithm=dict(type="str", default="hmac-sha256", choices=list(rfc2136.TSIG_ALGORITHMS)),
-        api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["CLOUDFLARE_API_TOKEN"])),
-        api_base_url=dict(type="str", default="https://api.cloudflare.com/client/v4"),
-        timeout=dict(type="float", default=30.0),
-        max_retries=dict(type="int", default=5),
-    )
-
-
-def tsig_secret(module):
-    params = module.params
-    if params["tsig_key_file"]:
-        path = params["tsig_key_file"]
-        try:
-            with open(path) as handle:
-                secret = handle.read().strip()
-        except (IOError, OSError) as exc:
-            module.fail_json(msg="tsig_key_file: cannot read %s: %s" % (path, exc.strerror or exc))
-        module.no_log_values.add(secret)
-        return secret
-    return params["tsig_key_secret"]
-
-
-def make_provider(module):
-    params = module.params
-    if params["provider"] == "rfc2136":
-        if not rfc2136.HAS_DNSPYTHON:
-            module.fail_json(msg=missing_required_lib("dnspython"), exception=rfc2136.DNSPYTHON_IMPORT_ERROR)
-        if params["tsig_key_name"] and not (params["tsig_key_secret"] or params["tsig_key_file"]):
-            module.fail_json(msg="tsig_key_name is set, so tsig_key_secret or tsig_key_file is required")
-        return Rfc2136Provider(params["server"], params["port"], params["tsig_key_name"], tsig_secret(module),
-                               params["tsig_algorithm"], params["timeout"])
-    if not cloudflare.HAS_CLOUDFLARE_DEPS:
-        module.fail_json(msg=missing_required_lib("httpx and tenacity"), exception=cloudflare.CLOUDFLARE_DEPS_ERROR)
-    if not params["api_token"]:
-        module.fail_json(msg="api_token: required with provider=cloudflare (or set CLOUDFLARE_API_TOKEN)")
-    return CloudflareProvider(params["api_token"], params["api_base_url"], params["timeout"], params["max_retries"])
-
-
-def run(module):
-    params = module.params
-    try:
-        zone = normalise_zone(params["zone"])
-        desired = desired_records(params["records"], zone, params["state"])
-    except RecordError as exc:
-        module.fail_json(msg=str(exc))
-    pairs = []
-    for record in desired:
-        if record.pair not in pairs:
-            pairs.append(record.pair)
-
-    try:
-        provider = make_provider(module)
-    except ProviderError as exc:
-        module.fail_json(msg="%s: %s" % (params["provider"], exc))
-    try:
-        try:
-            current = provider.read(zone, pairs)
-            plan = plan_changes(desired, current, params["state"], params["purge"])
-            if plan.changed and not module.check_mode:
-                provider.apply(zone, current, plan)
-        except ProviderError as exc:
-            module.fail_json(msg="%s: %s" % (params["provider"], exc), requests=provider.requests)
-    finally:
-        provider.close()
-
-    after = dict((pair, [r for r in current if r.pair == pair]) for pair in pairs)
-    after.update(rrsets_after(current, plan))
-    after_records = [r for pair in pairs for r in after[pair]]
-    summary = plan.summary(zone)
-    result = dict(
-        changed=plan.changed,
-        added=summary["added"],
-        updated=summary["changed"],
-        removed=summary["removed"],
-        records=[r.as_dict(zone) for r in after_records],
-        requests=provider.requests,
-    )
-    if module._diff:
-        result["diff"] = dict(
-            before=diff_text(current, zone),
-            after=diff_text(after_records, zone),
-            before_header="%s (%s)" % (zone, params["provider"]),
-            after_header="%s (%s)" % (zone, params["provider"]),
-        )
-    module.exit_json(**result)
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=argument_spec(),
+        argument_spec=argument_spec(env_fallback),
         supports_check_mode=True,
-        required_if=[("provider", "rfc2136", ["server"])],
-        mutually_exclusive=[("tsig_key_secret", "tsig_key_file")],
+        required_if=REQUIRED_IF,
+        mutually_exclusive=MUTUALLY_EXCLUSIVE,
     )
-    run(module)
+    try:
+        result = sync_zone(module.params, module.check_mode, module._diff)
+    except SyncFailure as exc:
+        module.fail_json(msg=str(exc), **exc.result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

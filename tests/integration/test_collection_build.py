@@ -145,7 +145,7 @@ def test_installed_lab_inventory_lists_a_stopped_node_with_normalised_vars(insta
         "coldrig_lab_dns": {
             "provider": "rfc2136", "server": "127.0.0.1", "port": 10053,
             "tsig_key_name": "coldrig-lab", "tsig_algorithm": "hmac-sha256",
-            "tsig_key_file": str(lab_dir / "tsig.key"),
+            "tsig_key_file": str(lab_dir / "tsig.key"), "lab_dir": str(lab_dir),
             "zones": ["lab.test", "100.0.127.in-addr.arpa"],
         },
     }

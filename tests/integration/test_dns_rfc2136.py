@@ -127,3 +127,22 @@ def test_verify_times_out_with_a_table_of_what_is_missing(server):
     assert result["failed"]
     assert "1 of 2 records" in result["msg"] and "_smtp._tls.send.example.test" in result["msg"] and "missing" in result["msg"]
     assert result["polls"] >= 2
+
+
+def test_the_module_itself_gives_the_same_answer_as_the_action_plugin(server, tmp_path):
+    """The action plugin runs on the controller; the module (same module_utils) is for delegation."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.integration.helpers import ROOT
+
+    args_file = tmp_path / "args.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args(server, [MAIL[0]])}))
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "collections"))
+    result = subprocess.run([sys.executable, str(ROOT / "plugins/modules/dns_records.py"), str(args_file)],
+                            capture_output=True, text=True, env=env, check=False, stdin=subprocess.DEVNULL)
+    output = json.loads(result.stdout)
+    assert output["changed"] is False and output["requests"] == 1, output
+    assert server["secret"] not in result.stdout

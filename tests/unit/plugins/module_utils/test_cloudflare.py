@@ -19,8 +19,6 @@ ZONE = "example.test"
 TLS = ssl.create_default_context()  # built once: httpx would load the CA bundle for every client
 
 
-
-
 @pytest.fixture
 def sim() -> Iterator:
     with cloudflare_sim.CloudflareSimulator(tokens=[TOKEN]) as simulator:

@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# Copyright: coldrig maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What coldrig.infra.dns_records does, shared by its module and its action plugin.
+
+The action plugin runs this on the controller inside the Ansible worker: no module is
+shipped and no Python started per zone, so a loop over 100 zones costs the HTTP or DNS
+round trips and little else. The module runs the same code where a module is wanted
+(e.g. delegated to a host that can reach a private DNS primary).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.coldrig.infra.plugins.module_utils.dns_records import (
+    RecordError,
+    SUPPORTED_TYPES,
+    desired_records,
+    diff_text,
+    normalise_zone,
+    plan_changes,
+    rrsets_after,
+)
+
+TSIG_ALGORITHMS = ("hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5")
+
+RECORD_OPTIONS = dict(
+    type=dict(type="str", required=True, choices=list(SUPPORTED_TYPES)),
+    name=dict(type="str", default="@"),
+    content=dict(type="str", aliases=["value"]),
+    ttl=dict(type="int", default=3600),
+    priority=dict(type="int"),
+    purge=dict(type="bool"),
+)
+
+ARGUMENT_SPEC = dict(
+    provider=dict(type="str", required=True, choices=["cloudflare", "rfc2136"]),
+    zone=dict(type="str", required=True),
+    records=dict(type="list", elements="dict", required=True, options=RECORD_OPTIONS),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    purge=dict(type="bool", default=False),
+    server=dict(type="str"),
+    port=dict(type="int", default=53),
+    tsig_key_name=dict(type="str", no_log=False),
+    tsig_key_secret=dict(type="str", no_log=True),
+    tsig_key_file=dict(type="path"),
+    tsig_algorithm=dict(type="str", default="hmac-sha256", choices=list(TSIG_ALGORITHMS)),
+    api_token=dict(type="str", no_log=True, fallback=("env_fallback", ["CLOUDFLARE_API_TOKEN"])),
+    api_base_url=dict(type="str", default="https://api.cloudflare.com/client/v4"),
+    timeout=dict(type="float", default=30.0),
+    max_retries=dict(type="int", default=5),
+)
+REQUIRED_IF = [("provider", "rfc2136", ["server"])]
+MUTUALLY_EXCLUSIVE = [("tsig_key_secret", "tsig_key_file")]
+
+
+class SyncFailure(Exception):
+    """The run failed; ``result`` holds what is known (e.g. the requests sent)."""
+
+    def __init__(self, msg, **result):
+        super(SyncFailure, self).__init__(msg)
+        self.result = result
+
+
+def argument_spec(env_fallback):
+    """ARGUMENT_SPEC with the fallback callable that AnsibleModule and the validator expect."""
+    spec = dict((key, dict(value)) for key, value in ARGUMENT_SPEC.items())
+    spec["api_token"]["fallback"] = (env_fallback, ["CLOUDFLARE_API_TOKEN"])
+    return spec
+
+
+def read_tsig_secret(params):
+    if not params.get("tsig_key_file"):
+        return params.get("tsig_key_secret")
+    path = params["tsig_key_file"]
+    try:
+        with open(path) as handle:
+            return handle.read().strip()
+    except (IOError, OSError) as exc:
+        raise SyncFailure("tsig_key_file: cannot read %s: %s" % (path, exc.strerror or exc))
+
+
+def make_provider(params, secret):
+    # Imported here: a Cloudflare run never loads dnspython, an RFC 2136 run never loads httpx.
+    from ansible_collections.coldrig.infra.plugins.module_utils import dns_providers  # pylint: disable=import-outside-toplevel
+
+    if params["provider"] == "rfc2136":
+        from ansible_collections.coldrig.infra.plugins.module_utils import rfc2136  # pylint: disable=import-outside-toplevel
+        if not rfc2136.HAS_DNSPYTHON:
+            raise SyncFailure("the rfc2136 provider needs the Python library dnspython",
+                              exception=rfc2136.DNSPYTHON_IMPORT_ERROR)
+        if params.get("tsig_key_name") and not secret:
+            raise SyncFailure("tsig_key_name is set, so tsig_key_secret or tsig_key_file is required")
+        return dns_providers.Rfc2136Provider(params["server"], params["port"], params.get("tsig_key_name"), secret,
+                                             params["tsig_algorithm"], params["timeout"])
+    from ansible_collections.coldrig.infra.plugins.module_utils import cloudflare  # pylint: disable=import-outside-toplevel
+    if not cloudflare.HAS_CLOUDFLARE_DEPS:
+        raise SyncFailure("the cloudflare provider needs the Python libraries httpx and tenacity",
+                          exception=cloudflare.CLOUDFLARE_DEPS_ERROR)
+    if not params.get("api_token"):
+        raise SyncFailure("api_token: required with provider=cloudflare (or set CLOUDFLARE_API_TOKEN)")
+    return dns_providers.CloudflareProvider(params["api_token"], params["api_base_url"], params["timeout"],
+                                            params["max_retries"])
+
+
+def sync_zone(params, check_mode=False, want_diff=False):
+    """Make one zone's records match params["records"]; return the module result (no secrets in it)."""
+    from ansible_collections.coldrig.infra.plugins.module_utils.dns_providers import ProviderError  # pylint: disable=import-outside-toplevel
+
+    try:
+        zone = normalise_zone(params["zone"])
+        desired = desired_records(params["records"], zone, params["state"])
+    except RecordError as exc:
+        raise SyncFailure(str(exc))
+    pairs = []
+    for record in desired:
+        if record.pair not in pairs:
+            pairs.append(record.pair)
+
+    secret = read_tsig_secret(params)
+    try:
+        provider = make_provider(params, secret)
+    except ProviderError as exc:
+        raise SyncFailure("%s: %s" % (params["provider"], exc))
+    try:
+        current = provider.read(zone, pairs)
+        plan = plan_changes(desired, current, params["state"], params["purge"])
+        if plan.changed and not check_mode:
+            provider.apply(zone, current, plan)
+    except ProviderError as exc:
+        raise SyncFailure("%s: %s" % (params["provider"], exc), requests=provider.requests)
+    finally:
+        provider.close()
+
+    after = dict((pair, [r for r in current if r.pair == pair]) for pair in pairs)
+    after.update(rrsets_after(current, plan))
+    after_records = [r for pair in pairs for r in after[pair]]
+    summary = plan.summary(zone)
+    result = dict(
+        changed=plan.changed,
+        added=summary["added"],
+        updated=summary["changed"],
+        removed=summary["removed"],
+        records=[r.as_dict(zone) for r in after_records],
+        requests=provider.requests,
+    )
+    if want_diff:
+        header = "%s (%s)" % (zone, params["provider"])
+        result["diff"] = dict(before=diff_text(current, zone), after=diff_text(after_records, zone),
+                              before_header=header, after_header=header)
+    return result
