@@ -19,6 +19,9 @@ description:
   - Nodes join C(coldrig_role_<role>) and C(coldrig_fleet_<fleet>) from their labels.
   - The lab's DNS server is set on the C(all) group as C(coldrig_lab_dns), in the shape of
     the C(rfc2136) DNS provider settings.
+  - The lab's public SSH key is given as C(coldrig_admin_ssh_keys), the keys of the admin user
+    that the harden role makes, and QEMU's user-network gateway (every connection from this
+    machine reaches a node from C(10.0.2.2)) as C(coldrig_trusted_networks), which fail2ban never bans.
   - The inventory file must end in C(lab.yml) or C(lab.yaml).
 author:
   - coldrig maintainers (@coldrig)
@@ -69,6 +72,8 @@ from ansible_collections.coldrig.infra.plugins.module_utils.inventory import (
 )
 
 STATE_VERSION = 1
+# QEMU user networking: every connection from the host reaches the guest from this address.
+QEMU_USER_GATEWAY = "10.0.2.2/32"
 
 
 def default_lab_dir():
@@ -110,6 +115,8 @@ def node_host_vars(node, state):
         "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes "
                                    "-o IdentitiesOnly=yes" % ssh.get("known_hosts"),
         "ansible_python_interpreter": "/usr/bin/python3",
+        "coldrig_admin_ssh_keys": _public_keys(ssh.get("private_key")),
+        "coldrig_trusted_networks": [QEMU_USER_GATEWAY],
         "coldrig_lab": {
             "name": node["name"],
             "fqdn": node.get("fqdn"),
@@ -123,6 +130,15 @@ def node_host_vars(node, state):
         },
     })
     return host_vars
+
+
+def _public_keys(private_key):
+    """The lab key's public half, as the admin user's authorized key; [] when it cannot be read."""
+    try:
+        with open("%s.pub" % private_key) as handle:
+            return [line.strip() for line in handle if line.strip()]
+    except (OSError, TypeError):
+        return []
 
 
 def lab_dns_vars(state, lab_dir=None):

@@ -72,7 +72,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_ssh(args: argparse.Namespace) -> int:
-    command = _lab(args).ssh_command(args.node, args.command)
+    command = _lab(args).ssh_command(args.node, args.command, user=args.user)
     sys.stdout.flush()
     os.execvp(command[0], command)
     return 127  # not reached
@@ -122,6 +122,8 @@ def parser() -> argparse.ArgumentParser:
     status.set_defaults(func=cmd_status)
 
     ssh = lab_sub.add_parser("ssh", parents=[common], help="SSH to a node as root")
+    ssh.add_argument("--user", help="log in as this user (default: root, or once the harden role has "
+                     "turned root's login off, its admin user with sudo)")
     ssh.add_argument("node")
     ssh.add_argument("command", nargs=argparse.REMAINDER)
     ssh.set_defaults(func=cmd_ssh)

@@ -20,9 +20,12 @@ DEFAULT_DOMAIN = "lab.coldrig.test"
 # Each node gets its own loopback address in this /24; it plays the part of
 # the node's public IPv4 address, so its PTR lives in the matching reverse zone.
 NODE_NET_PREFIX = "127.0.100."
-# Ports forwarded from <node address>:<host port> to the guest's port.
+# Ports forwarded from <node address>:<host port> to the guest's port. ssh_alt is
+# forwarded to the same port on both sides, so that an SSH port change (the harden
+# role's harden_ssh_port) can be made and followed in the lab as on a real server.
 FORWARDS = {
     "ssh": (2222, 22),
+    "ssh_alt": (2022, 2022),
     "smtp": (2525, 25),
     "submissions": (4465, 465),
     "submission": (5587, 587),

@@ -55,7 +55,7 @@ DISABLED_UNITS = (
     "systemd-networkd-wait-online.service",
 )
 DISK_SIZE = "10G"
-RECIPE_VERSION = 1
+RECIPE_VERSION = 3  # 3: security updates (dist-upgrade) applied at build time
 
 FIRSTBOOT_SCRIPT = r"""#!/bin/sh
 # coldrig lab: per-node settings from the kernel command line (see coldrig/lab/image.py).
@@ -235,6 +235,35 @@ def apt_sources(mirror: str, security: str | None) -> str:
     return text
 
 
+def _version_key(version: str) -> list[tuple[int, str]]:
+    """Sort key for Debian kernel versions such as 6.1.0-9-amd64 < 6.1.0-10-amd64."""
+    return [(int(part), "") if part.isdigit() else (-1, part) for part in re.split(r"[.-]", version)]
+
+
+def newest_kernel(boot: Path) -> str | None:
+    """The version of the newest kernel in a /boot directory, or None."""
+    versions = [path.name.removeprefix("vmlinuz-") for path in boot.glob("vmlinuz-*")]
+    return max(versions, key=_version_key) if versions else None
+
+
+@contextlib.contextmanager
+def _chroot_mounts(root: Path) -> Iterator[None]:
+    """/proc, /sys and /dev in the tree for package scripts; always unmounted again."""
+    mounted: list[Path] = []
+    try:
+        for source, fstype in (("/proc", "proc"), ("/sys", "sysfs"), ("/dev", None)):
+            target = root / source.lstrip("/")
+            target.mkdir(exist_ok=True)
+            args = ["mount", "--bind", source, str(target)] if fstype is None else \
+                ["mount", "-t", fstype, fstype, str(target)]
+            subprocess.run(args, check=True, capture_output=True)
+            mounted.append(target)
+        yield
+    finally:
+        for target in reversed(mounted):
+            subprocess.run(["umount", "--lazy", str(target)], check=False, capture_output=True)
+
+
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -307,13 +336,14 @@ class ImageBuilder:
             )
             self.say(f"    debootstrap done in {time.monotonic() - started:.0f} s; configuring")
             self._configure(root, spec, tools["chroot"], log)
-            kernels = sorted((root / "boot").glob("vmlinuz-*"))
-            initrds = sorted((root / "boot").glob("initrd.img-*"))
-            if not kernels or not initrds:
+            self.say("    applying the pending security updates")
+            self._upgrade(root, tools["chroot"], log)
+            kernel_version = newest_kernel(root / "boot")
+            initrd = root / "boot" / f"initrd.img-{kernel_version}"
+            if not kernel_version or not initrd.is_file():
                 raise LabError(f"debootstrap left no kernel or initrd in {root}/boot (log: {log})")
-            shutil.copy2(kernels[-1], work / "vmlinuz")
-            shutil.copy2(initrds[-1], work / "initrd.img")
-            kernel_version = kernels[-1].name.removeprefix("vmlinuz-")
+            shutil.copy2(root / "boot" / f"vmlinuz-{kernel_version}", work / "vmlinuz")
+            shutil.copy2(initrd, work / "initrd.img")
             self.say("    making the disk image")
             raw = work / "base.raw"
             self._run(
@@ -353,6 +383,25 @@ class ImageBuilder:
             if path.is_dir() and path.name != keep:
                 shutil.rmtree(path, ignore_errors=True)
                 self.say(f"    removed the outdated image {path.name}")
+
+    def _upgrade(self, root: Path, chroot: str, log: Path) -> None:
+        """Install the security updates published since the point release, as a provider's image has them.
+
+        Runs apt in the tree with the host's resolver, then puts the node's resolver back.
+        """
+        resolv = root / "etc" / "resolv.conf"
+        node_resolv = resolv.read_text()
+        shutil.copyfile("/etc/resolv.conf", resolv)
+        env = ["env", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C"]
+        try:
+            with _chroot_mounts(root):
+                self._run([chroot, str(root), *env, "apt-get", "-qq", "update"], log, "apt-get update")
+                # dist-upgrade: a kernel security update is a new package (linux-image-6.1.0-N).
+                self._run([chroot, str(root), *env, "apt-get", "-qq", "-y", "-o", "Dpkg::Options::=--force-confold",
+                           "dist-upgrade"], log, "apt-get dist-upgrade")
+                self._run([chroot, str(root), "apt-get", "clean"], log, "apt-get clean")
+        finally:
+            resolv.write_text(node_resolv)
 
     def _configure(self, root: Path, spec: dict, chroot: str, log: Path) -> None:
         etc = root / "etc"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import shlex
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,6 +19,10 @@ from coldrig.lab.dns import TSIG_ALGORITHM, TSIG_KEY_NAME, DnsServer
 from coldrig.lab.errors import LabError
 from coldrig.lab.image import Image, ImageBuilder
 from coldrig.lab.state import STATE_VERSION, LabState
+
+# The admin user the harden role makes (harden_admin_user's default); `lab ssh` logs in
+# as it once root is refused.
+ADMIN_USER = os.environ.get("COLDRIG_ADMIN_USER", "coldrig")
 
 DEFAULT_LABELS = {"coldrig_role": "mta", "coldrig_fleet": "lab"}
 
@@ -258,15 +265,29 @@ class Lab:
             data["dns"]["running"] = self._dns(data).running()
         return data
 
-    def ssh_command(self, name: str, extra: list[str]) -> list[str]:
+    def ssh_command(self, name: str, extra: list[str], user: str | None = None) -> list[str]:
+        """ssh argv for a node: as root, or (user None) as the admin user once root is refused."""
         data = self.state.load()
         node = data["nodes"].get(name)
         if node is None:
             raise LabError(f"no lab node named {name}: `coldrig lab status` lists them")
         if not self._alive(node):
             raise LabError(f"{name} is not running: `coldrig lab up` starts it")
-        return ["ssh", *ssh.ssh_base_args(self.key, self.known_hosts, node["ports"]["ssh"]),
-                f"root@{node['address']}", *extra]
+        base = ["ssh", *ssh.ssh_base_args(self.key, self.known_hosts, node["ports"]["ssh"])]
+        if user is None:
+            user = "root" if self._root_may_log_in(base, node["address"]) else ADMIN_USER
+        if user == ADMIN_USER and ADMIN_USER != "root":
+            # The harden role turned root's SSH login off: log in as its admin user and
+            # become root with sudo, so that the command runs as it did before.
+            wrapped = ["sudo", "-i"] if not extra else ["sudo", "--", "sh", "-c", shlex.join(extra)]
+            return [*base, "-t" if not extra else "-T", f"{user}@{node['address']}", *wrapped]
+        return [*base, f"{user}@{node['address']}", *extra]
+
+    @staticmethod
+    def _root_may_log_in(base: list[str], address: str) -> bool:
+        result = subprocess.run([*base, "-o", "BatchMode=yes", f"root@{address}", "true"],
+                                capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
+        return not (result.returncode == 255 and "Permission denied" in result.stderr)
 
 
 def stderr(message: str) -> None:

@@ -111,3 +111,12 @@ def test_building_without_root_says_how_to_fix(monkeypatch, tmp_path):
     with pytest.raises(LabError, match="needs root"):
         builder._build(image.recipe("http://m.example/debian", None))
     assert not list(Path(tmp_path).glob("images/.*.build"))
+
+
+def test_newest_kernel_compares_debian_versions_numerically(tmp_path):
+    from coldrig.lab.image import newest_kernel
+
+    assert newest_kernel(tmp_path) is None
+    for version in ("6.1.0-9-amd64", "6.1.0-10-amd64", "6.1.0-44-amd64"):
+        (tmp_path / f"vmlinuz-{version}").write_text("")
+    assert newest_kernel(tmp_path) == "6.1.0-44-amd64"

@@ -122,3 +122,14 @@ def test_only_files_named_lab_yml_are_claimed(tmp_path):
         path = tmp_path / name
         path.write_text("plugin: coldrig.infra.lab\n")
         assert plugin.verify_file(str(path)) is claimed
+
+
+def test_the_lab_key_is_the_admin_key_and_the_qemu_gateway_is_trusted(tmp_path, lab_dir):
+    key = tmp_path / "id_ed25519.pub"
+    key.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvT3Zx coldrig-lab\n")
+    state = json.loads((lab_dir / "state.json").read_text())
+    state["ssh"]["private_key"] = str(tmp_path / "id_ed25519")
+    (lab_dir / "state.json").write_text(json.dumps(state))
+    host_vars = parse(tmp_path, lab_dir, "include_stopped: true\n").get_host("node1").vars
+    assert host_vars["coldrig_admin_ssh_keys"] == ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvT3Zx coldrig-lab"]
+    assert host_vars["coldrig_trusted_networks"] == ["10.0.2.2/32"]
