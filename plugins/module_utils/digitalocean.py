@@ -633,6 +633,20 @@ class DigitalOceanClient(object):
                           {"resources": [{"resource_id": str(droplet_id), "resource_type": "droplet"}]}, doing)
         return bool(missing)
 
+    def remove_tags(self, droplet, tags):
+        """Take the tags off the droplet (the tags themselves stay in the account); True when any was on it."""
+        tags = list(tags or [])
+        for index, tag in enumerate(tags):
+            check_tag(tag, "tags[%d]" % index)
+        have = dict((t.lower(), t) for t in _attr(droplet, "tags") or [])
+        present = [have[t.lower()] for t in dict.fromkeys(tags) if t.lower() in have]
+        droplet_id = _attr(droplet, "id")
+        for tag in present:
+            doing = "untagging droplet %s from %s" % (_attr(droplet, "name") or droplet_id, tag)
+            self._request("DELETE", "tags/%s/resources" % quote(tag, safe=":"),
+                          {"resources": [{"resource_id": str(droplet_id), "resource_type": "droplet"}]}, doing)
+        return bool(present)
+
     def wait_for_status(self, droplet, statuses, timeout=ACTION_TIMEOUT, doing=None):
         """Poll the droplet until its status is one of ``statuses``; the reloaded droplet."""
         deadline = time.monotonic() + timeout

@@ -402,6 +402,21 @@ class HcloudClient(object):
             server = self.wait_for_status(server, ("running",), timeout=timeout, doing=doing)
         return server
 
+    def update_labels(self, server, labels):
+        """Set the given labels on the server, keeping its other labels; True when any changed.
+
+        One ``PUT /servers/{id}`` with the merged set, and none when every label already has
+        its value.
+        """
+        current = dict(server.labels or {})
+        merged = dict(current)
+        merged.update(dict((str(k), "" if v is None else str(v)) for k, v in (labels or {}).items()))
+        if merged == current:
+            return False
+        with self._api("labelling server %s" % server.name):
+            self._client.servers.update(server, labels=merged)
+        return True
+
     def _network_id(self, ref, doing):
         if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
             return int(ref)
@@ -555,6 +570,23 @@ class HcloudClient(object):
         it finishes are the old ones.
         """
         server = self.reload(server)
+        doing = "setting reverse DNS of server %s" % server.name
+        changes = [(change["ip"], change["after"]) for change in self.plan_ptrs(server, ptrs)]
+        for number, (ip, ptr) in enumerate(changes, 1):
+            action = self._server_action(server, "%s (%s -> %s)" % (doing, ip, ptr),
+                                         self._client.servers.change_dns_ptr, timeout, ip=ip, dns_ptr=ptr)
+            # Hetzner locks a server while one of its Actions runs: one change at a time
+            if wait or number < len(changes):
+                self.wait_for_action(action, timeout=timeout, doing=doing)
+        return bool(changes)
+
+    def plan_ptrs(self, server, ptrs):
+        """The PTR changes ``set_ptrs`` would make, without making them (check mode reads this).
+
+        A list of ``{"ip", "before", "after"}``, one per address whose PTR differs; ``before`` is
+        the current name (None: no PTR), ``after`` the wanted one without a trailing dot (None:
+        reset). Addresses that are not the server's are an HcloudError, as in ``set_ptrs``.
+        """
         facts = server_facts(server)
         current = facts["hcloud_dns_ptrs"]
         doing = "setting reverse DNS of server %s" % server.name
@@ -565,14 +597,9 @@ class HcloudClient(object):
             if wanted is None and address.version == 4:
                 wanted = default_ipv4_ptr(address.compressed)
             if _norm_ptr(current.get(address.compressed)) != wanted:
-                changes.append((address.compressed, ptr.rstrip(".") if ptr else None))
-        for number, (ip, ptr) in enumerate(changes, 1):
-            action = self._server_action(server, "%s (%s -> %s)" % (doing, ip, ptr),
-                                         self._client.servers.change_dns_ptr, timeout, ip=ip, dns_ptr=ptr)
-            # Hetzner locks a server while one of its Actions runs: one change at a time
-            if wait or number < len(changes):
-                self.wait_for_action(action, timeout=timeout, doing=doing)
-        return bool(changes)
+                changes.append({"ip": address.compressed, "before": current.get(address.compressed),
+                                "after": ptr.rstrip(".") if ptr else None})
+        return changes
 
     @staticmethod
     def _server_address(facts, ip, doing):

@@ -142,6 +142,8 @@ def test_installed_lab_inventory_lists_a_stopped_node_with_normalised_vars(insta
         "coldrig_region": "local",
         "coldrig_size": "2vcpu-1024mb",
         "coldrig_labels": {"coldrig_role": "mta", "coldrig_fleet": "lab"},
+        "coldrig_admin_ssh_keys": [],  # the lab key's .pub: not in this fake lab
+        "coldrig_trusted_networks": ["10.0.2.2/32"],
         "coldrig_lab_dns": {
             "provider": "rfc2136", "server": "127.0.0.1", "port": 10053,
             "tsig_key_name": "coldrig-lab", "tsig_algorithm": "hmac-sha256",

@@ -55,8 +55,9 @@ documented ``{"error", "messages", "root_causes"}`` shape instead), 429
 Simplified on purpose:
 
 * Addresses come from ranges reserved for testing: public IPv4 from 198.18.0.0/15
-  (RFC 2544), IPv6 from 2001:db8::/32 (RFC 3849), private IPv4 from a /16 per region
-  (10.110.0.0/16 for the first region, and so on); each region has one VPC, its default,
+  (RFC 2544; ``ipv4_pool`` gives another range, e.g. ``127.0.202.0/24``, so that a test
+  can listen on the addresses its droplets get), IPv6 from 2001:db8::/32 (RFC 3849),
+  private IPv4 from a /16 per region (10.110.0.0/16 for the first region, and so on); each region has one VPC, its default,
   and ``vpc_uuid`` must name it. There is no PTR API on DigitalOcean and none here: the
   platform derives a droplet's PTR from its name when that is a FQDN.
 * No volumes, snapshots, backups, kernels, firewalls, reserved IPs, load balancers,
@@ -254,8 +255,10 @@ class DigitalOceanSimulator:
 
     def __init__(self, tokens: Iterable[str] = ("test-token",), host: str = "127.0.0.1", port: int = 0,
                  action_seconds: float = 0.1, droplet_limit: int = DROPLET_LIMIT,
-                 rate_limit: int | None = RATE_LIMIT, burst_limit: int | None = BURST_LIMIT):
+                 rate_limit: int | None = RATE_LIMIT, burst_limit: int | None = BURST_LIMIT,
+                 ipv4_pool: str = "198.18.0.0/15"):
         self.host, self.port = host, port
+        self.ipv4_pool = ipaddress.IPv4Network(ipv4_pool)
         self._tokens = frozenset(tokens)
         self._lock = threading.RLock()
         self._server: _HttpServer | None = None
@@ -290,6 +293,7 @@ class DigitalOceanSimulator:
                               "error_message": ""}
                         for iid, slug, dist, name, min_disk, size_gb in _IMAGES}
         self._droplets: dict[int, Body] = {}
+        self._user_data: dict[int, str] = {}  # what the metadata service would serve; the API does not return it
         self._actions: dict[int, _Action] = {}
         self._pending: dict[int, int] = {}  # droplet id -> its in-progress action id
         self._ssh_keys: dict[int, Body] = {}
@@ -419,6 +423,11 @@ class DigitalOceanSimulator:
                 if ident in (droplet["id"], droplet["name"]):
                     return json.loads(json.dumps(droplet))
             raise KeyError("no droplet %r" % (ident,))
+
+    def user_data(self, ident: int | str) -> str | None:
+        """The user data a droplet was created with (the droplet's metadata service; not part of the API's answer)."""
+        with self._lock:
+            return self._user_data.get(self.droplet(ident)["id"])
 
     def set_droplet_status(self, ident: int | str, status: str) -> None:
         """Force a droplet's status (e.g. ``archive``), as DigitalOcean itself might."""
@@ -612,13 +621,16 @@ class DigitalOceanSimulator:
     def _assign_networks(self, droplet: Body) -> None:
         region_index = self._region_index[droplet["region"]["slug"]]
         self._addresses["public"] += 1
-        public = ipaddress.ip_address("198.18.0.0") + 16 + self._addresses["public"]
-        gateway = ipaddress.ip_network("%s/20" % public, strict=False).network_address + 1
+        public = self.ipv4_pool.network_address + 16 + self._addresses["public"]
+        if public not in self.ipv4_pool or public == self.ipv4_pool.broadcast_address:
+            raise RuntimeError("no public IPv4 address left in the simulator's pool %s" % self.ipv4_pool)
+        subnet = ipaddress.ip_network("%s/%d" % (public, max(self.ipv4_pool.prefixlen, 20)), strict=False)
+        gateway = subnet.network_address + 1
         self._addresses["private"][region_index] += 1
         private = ipaddress.ip_address("10.%d.0.0" % (110 + region_index)) + 1 + self._addresses["private"][region_index]
         droplet["networks"]["v4"] = [
             {"ip_address": str(private), "netmask": "255.255.0.0", "gateway": None, "type": "private"},
-            {"ip_address": str(public), "netmask": "255.255.240.0", "gateway": str(gateway), "type": "public"},
+            {"ip_address": str(public), "netmask": str(subnet.netmask), "gateway": str(gateway), "type": "public"},
         ]
         if "ipv6" in droplet["features"]:
             self._add_ipv6(droplet)
@@ -832,6 +844,8 @@ class DigitalOceanSimulator:
                 self._assign_networks(droplet)
 
             action = self._start_action(droplet, "create", effect)
+            if user_data is not None:
+                self._user_data[droplet["id"]] = user_data
             created.append(droplet)
             links.append({"id": action.id, "rel": "create", "href": "%s/actions/%d" % (self._base, action.id)})
         answer: Body = {"droplets": created} if multi else {"droplet": created[0]}

@@ -51,6 +51,8 @@ Simplified on purpose:
 
 * Addresses come from ranges reserved for testing: IPv4 from 198.18.0.0/15 (RFC 2544),
   IPv6 /64s from 2001:db8::/32 (RFC 3849), private IPs from the network's first subnet.
+  ``ipv4_pool`` gives another IPv4 range, e.g. ``127.0.201.0/24``, so that a test can listen
+  on the addresses its servers get (the loopback range answers on this machine).
   The default IPv4 PTR is ``static.<reversed octets>.clients.your-server.de``.
 * Servers still carry the ``datacenter`` property (and Primary IPs theirs) next to
   ``location``: Hetzner removed it from the API in July 2026, but clients of that era
@@ -363,8 +365,9 @@ class HcloudSimulator:
 
     def __init__(self, tokens: Iterable[str] = ("test-token",), host: str = "127.0.0.1", port: int = 0,
                  rate_limit: int | None = RATE_LIMIT, action_seconds: float = 0.2,
-                 datacenter_property: bool = True):
+                 datacenter_property: bool = True, ipv4_pool: str = "198.18.0.0/15"):
         self.host, self.port = host, port
+        self.ipv4_pool = ipaddress.IPv4Network(ipv4_pool)
         self.datacenter_property = datacenter_property
         self._tokens = frozenset(tokens)
         self._lock = threading.RLock()
@@ -519,6 +522,13 @@ class HcloudSimulator:
             if name not in self._by_name:
                 raise KeyError("no server named %s" % name)
             return json.loads(json.dumps(self._present_server(self._servers[self._by_name[name]])))
+
+    def user_data(self, name: str) -> str | None:
+        """The cloud-init user data a server was created with (the API never answers it)."""
+        with self._lock:
+            if name not in self._by_name:
+                raise KeyError("no server named %s" % name)
+            return self._servers[self._by_name[name]].user_data
 
     def ssh_keys(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -745,11 +755,15 @@ class HcloudSimulator:
 
     # ---- servers and their addresses
     def _allocate_ipv4(self) -> str:
-        base = int(ipaddress.IPv4Address("198.18.0.0"))
+        base = int(self.ipv4_pool.network_address)
         while True:
             n, self._next_ipv4 = self._next_ipv4, self._next_ipv4 + 1
+            address = ipaddress.IPv4Address(base + n)
+            if address not in self.ipv4_pool or address == self.ipv4_pool.broadcast_address:
+                raise ApiError("resource_unavailable", "no IPv4 address left in the simulator's pool %s"
+                               % self.ipv4_pool)
             if n % 256 not in (0, 255):  # no .0 or .255 hosts
-                return str(ipaddress.IPv4Address(base + n))
+                return str(address)
 
     def _allocate_ipv6(self) -> str:
         n, self._next_ipv6 = self._next_ipv6, self._next_ipv6 + 1

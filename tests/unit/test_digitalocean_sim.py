@@ -465,3 +465,17 @@ def test_the_simulator_runs_standalone_and_prints_its_address():
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+def test_an_ipv4_pool_gives_droplets_public_addresses_from_it():
+    with DigitalOceanSimulator(tokens=[TOKEN], action_seconds=0, ipv4_pool="127.0.202.0/24") as pool_sim:
+        pool_sim.add_droplet("mx1.example.test")
+        public = [n for n in pool_sim.droplet("mx1.example.test")["networks"]["v4"] if n["type"] == "public"][0]
+        assert public == {"ip_address": "127.0.202.17", "netmask": "255.255.255.0", "gateway": "127.0.202.1",
+                          "type": "public"}
+
+
+def test_user_data_is_kept_for_the_metadata_service_but_not_answered(sim, api):
+    created = api.post("/droplets", json=dict(CREATE, user_data="#cloud-config\n")).json()["droplet"]
+    assert "user_data" not in created
+    assert sim.user_data(created["id"]) == "#cloud-config\n"

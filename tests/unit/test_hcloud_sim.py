@@ -454,3 +454,14 @@ def test_main_serves_seeded_servers_until_sigterm():
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_an_ipv4_pool_gives_servers_addresses_from_it_and_runs_out_with_an_error():
+    with HcloudSimulator(tokens=[TOKEN], action_seconds=0, ipv4_pool="127.0.201.0/30") as pool_sim:
+        pool_sim.add_server("mx1")
+        assert pool_sim.server("mx1")["public_net"]["ipv4"]["ip"] == "127.0.201.2"
+        with httpx.Client(base_url=pool_sim.base_url, headers={"Authorization": f"Bearer {TOKEN}"},
+                          timeout=5) as client:
+            answer = client.post("/servers", json={"name": "mx2", "server_type": "cx22", "image": "debian-12"})
+        _error(answer, 503, "resource_unavailable")
+        assert "127.0.201.0/30" in answer.json()["error"]["message"]

@@ -377,6 +377,18 @@ def test_ensure_tags_adds_only_the_missing_ones(sim, client):
     assert _writes(sim) == []
 
 
+def test_remove_tags_takes_off_only_the_tags_the_droplet_has(sim, client):
+    droplet = client.get_droplet(sim.add_droplet("mx1", tags=["coldrig_role:mta", "coldrig_fleet:eu-1"]))
+    assert client.remove_tags(droplet, ["COLDRIG_ROLE:mta", "absent:tag"]) is True
+    assert client.reload(droplet).tags == ["coldrig_fleet:eu-1"]
+    assert "coldrig_role:mta" in sim.tags()  # the tag stays in the account
+    sim.reset_metrics()
+    assert client.remove_tags(client.reload(droplet), ["coldrig_role:mta"]) is False
+    assert _writes(sim) == []
+    with pytest.raises(DigitalOceanError, match=r"tags\[0\]: 'a.b' is not a valid DigitalOcean tag"):
+        client.remove_tags(droplet, ["a.b"])
+
+
 # ------------------------------------------------------------ SSH keys
 def test_ensure_ssh_key_uploads_once_and_matches_by_fingerprint(sim, client):
     key, changed = client.ensure_ssh_key("ops", PUBLIC_KEY)

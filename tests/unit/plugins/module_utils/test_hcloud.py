@@ -278,6 +278,30 @@ def test_set_ptr_for_an_address_the_server_does_not_have_names_its_addresses(sim
     assert _writes(sim) == []
 
 
+def test_plan_ptrs_lists_only_what_differs_and_changes_nothing(sim, client):
+    sim.add_server("mx1", ptr="mx1.example.com")
+    server = client.get_server_by_name("mx1")
+    ipv4, ipv6 = server.public_net.ipv4.ip, hc.first_ipv6_address(server.public_net.ipv6.ip)
+    sim.reset_metrics()
+    plan = client.plan_ptrs(server, {ipv4: "MX1.example.com.", ipv6: "mx1.example.com."})
+    assert plan == [{"ip": ipv6, "before": None, "after": "mx1.example.com"}]
+    assert client.plan_ptrs(server, {ipv4: None}) == [
+        {"ip": ipv4, "before": "mx1.example.com", "after": None}]
+    assert sim.requests == []  # the plan reads the server object it was given
+    with pytest.raises(HcloudError, match="192.0.2.7 is not a public address of server mx1"):
+        client.plan_ptrs(server, {"192.0.2.7": "mx1.example.com"})
+
+
+def test_update_labels_merges_and_writes_only_when_a_value_differs(sim, client):
+    sim.add_server("mx1", labels={"coldrig_role": "mta", "team": "ops"})
+    server = client.get_server_by_name("mx1")
+    assert client.update_labels(server, {"coldrig_role": "mta"}) is False
+    assert _writes(sim) == []
+    assert client.update_labels(server, {"coldrig_role": "relay", "coldrig_fleet": "eu-1"}) is True
+    assert sim.server("mx1")["labels"] == {"coldrig_role": "relay", "team": "ops", "coldrig_fleet": "eu-1"}
+    assert _writes(sim) == [("PUT", "/v1/servers/%d" % server.id)]
+
+
 def test_default_ipv4_ptr_is_hetzners_static_name():
     assert hc.default_ipv4_ptr("198.51.100.7") == "static.7.100.51.198.clients.your-server.de"
     assert hc.first_ipv6_address("2001:db8:0:1::/64") == "2001:db8:0:1::1"
