@@ -19,6 +19,12 @@ description:
   - Nodes join C(coldrig_role_<role>) and C(coldrig_fleet_<fleet>) from their labels.
   - The lab's DNS server is set on the C(all) group as C(coldrig_lab_dns), in the shape of
     the C(rfc2136) DNS provider settings.
+  - The lab's ACME server (pebble, Let's Encrypt's ACME test server) is set on the C(all) group
+    as C(coldrig_lab_acme), a dictionary of C(directory) (the ACME directory URL as a node
+    reaches it, C(https://10.0.2.2:<port>/dir)), C(ca_bundle_file) (the CA of the directory's
+    HTTPS certificate, a file on this machine, for the ACME client's CA bundle) and C(root_file)
+    (the root the certificates it issues chain to, a file on this machine; a new one at every start
+    of the ACME server). It validates http-01 on the node's port 80 and tls-alpn-01 on its port 443.
   - The lab's public SSH key is given as C(coldrig_admin_ssh_keys), the keys of the admin user
     that the harden role makes, and QEMU's user-network gateway (every connection from this
     machine reaches a node from C(10.0.2.2)) as C(coldrig_trusted_networks), which fail2ban never bans.
@@ -141,6 +147,17 @@ def _public_keys(private_key):
         return []
 
 
+def lab_acme_vars(state):
+    acme = state.get("acme")
+    if not acme:
+        return None
+    return {
+        "directory": acme["node_directory"],
+        "ca_bundle_file": acme["api_ca_file"],
+        "root_file": acme["root_file"],
+    }
+
+
 def lab_dns_vars(state, lab_dir=None):
     dns = state.get("dns")
     if not dns:
@@ -189,6 +206,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         dns_vars = lab_dns_vars(state, lab_dir)
         if dns_vars:
             self.inventory.set_variable("all", "coldrig_lab_dns", dns_vars)
+        acme_vars = lab_acme_vars(state)
+        if acme_vars:
+            self.inventory.set_variable("all", "coldrig_lab_acme", acme_vars)
         for name in sorted(state.get("nodes", {})):
             node = state["nodes"][name]
             if not self.get_option("include_stopped") and not qemu_running(

@@ -31,7 +31,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     lab = _lab(args)
     data = lab.up(args.nodes)
     print(f"==> lab up: {len(data['nodes'])} node(s), DNS on "
-          f"{data['dns']['server']}:{data['dns']['port']}; state: {lab.state.path}")
+          f"{data['dns']['server']}:{data['dns']['port']}, ACME directory {data['acme']['directory']}; "
+          f"state: {lab.state.path}")
     return 0
 
 
@@ -68,6 +69,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"\nDNS: {'running' if dns['running'] else 'stopped'} on {dns['server']}:{dns['port']}"
               f" (TSIG key {dns['tsig_key_name']}, {dns['tsig_algorithm']}); zones: "
               + ", ".join(dns["zones"]))
+    acme = data.get("acme")
+    if acme:
+        print(f"ACME: {'running' if acme['running'] else 'stopped'} (pebble) on {acme['directory']}, "
+              f"from nodes {acme['node_directory']}; management port {acme['management_port']}\n"
+              f"      API CA {acme['api_ca_file']}; issuing root {acme['root_file']} (new at every start)")
     return 0
 
 
@@ -95,7 +101,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"coldrig {__version__}")
     sub = top.add_subparsers(dest="command", required=True)
 
-    lab = sub.add_parser("lab", help="local QEMU nodes and a real DNS server")
+    lab = sub.add_parser("lab", help="local QEMU nodes, a real DNS server and an ACME server")
     lab_sub = lab.add_subparsers(dest="lab_command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--lab-dir", help="the lab's directory (default: $COLDRIG_LAB_DIR or "
@@ -117,7 +123,7 @@ def parser() -> argparse.ArgumentParser:
     down.add_argument("node", nargs="*")
     down.set_defaults(func=cmd_down)
 
-    status = lab_sub.add_parser("status", parents=[common], help="show nodes and the DNS server")
+    status = lab_sub.add_parser("status", parents=[common], help="show nodes, the DNS and the ACME server")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=cmd_status)
 

@@ -1,15 +1,21 @@
-"""The lab end to end: two real QEMU nodes and the real Knot DNS server.
+"""The lab end to end: two real QEMU nodes, the real Knot DNS server and the real pebble.
 
 The tests run in file order against one lab, from `lab up` to `lab down`.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import shlex
 import shutil
 import socket
+import ssl
 import subprocess
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import dns.message
@@ -18,8 +24,11 @@ import dns.rcode
 import dns.tsigkeyring
 import dns.update
 import pytest
+from cryptography import x509
 
+from coldrig.lab.state import pid_alive
 from tests.integration.helpers import BIN, ROOT, ansible_env, coldrig, lab_root
+from tests.support.acme_client import AcmeClient, load_chain
 
 pytestmark = pytest.mark.lab
 
@@ -94,17 +103,23 @@ def test_nodes_get_their_own_address_host_key_and_machine_id(lab):
 
 def test_second_up_changes_nothing(lab):
     before = {n: v["pid"] for n, v in state(lab["dir"])["nodes"].items()}
+    acme_before = state(lab["dir"])["acme"]
+    root_before = Path(acme_before["root_file"]).read_bytes()
     result = coldrig("lab", "up", "--nodes", "2", "--lab-dir", lab["dir"])
-    assert "booting" not in result.stdout
+    assert "booting" not in result.stdout and "starting the lab ACME server" not in result.stdout
     assert "already running" in result.stdout
     assert {n: v["pid"] for n, v in state(lab["dir"])["nodes"].items()} == before
+    assert state(lab["dir"])["acme"] == acme_before
+    assert Path(acme_before["root_file"]).read_bytes() == root_before
 
 
 def test_status_lists_running_nodes_and_the_dns_server(lab):
     out = coldrig("lab", "status", "--lab-dir", lab["dir"]).stdout
-    assert out.count("running") >= 3  # two nodes and the DNS server
+    assert out.count("running") >= 4  # two nodes, the DNS server and the ACME server
+    assert "ACME: running" in out
     data = json.loads(coldrig("lab", "status", "--json", "--lab-dir", lab["dir"]).stdout)
     assert all(node["rss_bytes"] > 0 for node in data["nodes"].values())
+    assert data["acme"]["running"] and data["acme"]["pid"] > 0
 
 
 def test_dns_server_answers_node_a_and_ptr_records(lab):
@@ -135,6 +150,69 @@ def test_zone_add_makes_the_server_authoritative_for_a_sending_domain(lab):
     assert "send-demo.test" in state(lab["dir"])["dns"]["zones"]
 
 
+def test_acme_directory_answers_over_tls_verified_with_the_lab_api_ca(lab):
+    acme = state(lab["dir"])["acme"]
+    context = ssl.create_default_context(cafile=acme["api_ca_file"])
+    with urllib.request.urlopen(acme["directory"], context=context, timeout=5) as response:
+        assert json.load(response)["newOrder"].startswith(f"https://127.0.0.1:{acme['port']}/")
+    with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+        urllib.request.urlopen(acme["directory"], timeout=5)  # the system's CAs do not know it
+    root = x509.load_pem_x509_certificate(Path(acme["root_file"]).read_bytes())
+    assert root.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+
+
+def test_acme_directory_is_reachable_from_a_node_at_the_qemu_gateway(lab):
+    acme = state(lab["dir"])["acme"]
+    assert acme["node_directory"] == f"https://10.0.2.2:{acme['port']}/dir"
+    api_ca = base64.b64encode(Path(acme["api_ca_file"]).read_bytes()).decode()
+    probe = (
+        "import base64, json, ssl, urllib.request\n"
+        f"context = ssl.create_default_context(cadata=base64.b64decode('{api_ca}').decode())\n"
+        f"print(json.load(urllib.request.urlopen('{acme['node_directory']}', context=context, timeout=10))"
+        "['newOrder'])\n"
+    )
+    # pebble builds its URLs from the Host the client asked for: a node is sent on to 10.0.2.2.
+    assert ssh(lab["dir"], "node1", f"python3 -c {shlex.quote(probe)}") == \
+        f"https://10.0.2.2:{acme['port']}/order-plz"
+
+
+def test_a_node_gets_a_certificate_by_http_01_on_its_port_80(lab):
+    """The real path: pebble resolves the node's name in the lab DNS, fetches the challenge
+    from <node address>:8080, which QEMU forwards to the node's port 80."""
+    data = state(lab["dir"])
+    node, acme = data["nodes"]["node1"], data["acme"]
+    webroot = "/tmp/acme-webroot"
+    ssh(lab["dir"], "node1", f"mkdir -p {webroot}/.well-known/acme-challenge && "
+        f"(setsid python3 -m http.server 80 --directory {webroot} >/tmp/acme-web.log 2>&1 </dev/null "
+        "& echo $! >/tmp/acme-web.pid)")
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # the node's port 80, as pebble will reach it
+            try:
+                urllib.request.urlopen(f"http://{node['address']}:{node['ports']['http']}/", timeout=3).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+        def serve(token: str, key_authorization: str) -> None:
+            path = f"{webroot}/.well-known/acme-challenge/{token}"
+            ssh(lab["dir"], "node1", f"printf %s {shlex.quote(key_authorization)} > {shlex.quote(path)}")
+
+        chain, _key = AcmeClient(acme["directory"], acme["api_ca_file"]).order([node["fqdn"]], serve)
+    finally:
+        ssh(lab["dir"], "node1", "kill $(cat /tmp/acme-web.pid)")
+    certs = load_chain(chain)
+    names = certs[0].extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == [node["fqdn"]]
+    root = x509.load_pem_x509_certificate(Path(acme["root_file"]).read_bytes())
+    for cert, issuer in zip(certs, certs[1:] + [root]):
+        cert.verify_directly_issued_by(issuer)
+    log = (lab["dir"] / "acme" / "pebble.log").read_text()
+    assert f"http://{node['fqdn']}:8080/.well-known/acme-challenge/" in log
+
+
 def test_inventory_plugin_lists_running_nodes_and_ansible_reaches_them(lab):
     env = ansible_env(lab["dir"])
     inventory = json.loads(subprocess.run(
@@ -144,6 +222,9 @@ def test_inventory_plugin_lists_running_nodes_and_ansible_reaches_them(lab):
     provider = inventory["_meta"]["hostvars"]["node1"]["coldrig_provider"]
     # ansible-core 2.19 marks values from inventory plugins as not trusted for templating.
     assert provider in ("lab", {"__ansible_unsafe": "lab"})
+    directory = inventory["_meta"]["hostvars"]["node1"]["coldrig_lab_acme"]["directory"]
+    node_directory = state(lab["dir"])["acme"]["node_directory"]
+    assert directory in (node_directory, {"__ansible_unsafe": node_directory})
     ping = subprocess.run(
         [BIN / "ansible", "coldrig_role_mta", "-i", ROOT / "inventories/lab/lab.yml", "-m", "ansible.builtin.ping"],
         capture_output=True, text=True, check=False, env=env, stdin=subprocess.DEVNULL, cwd=ROOT)
@@ -189,9 +270,12 @@ def test_missing_qemu_is_a_one_line_error_with_the_fix(tmp_path):
 
 def test_down_leaves_no_process_file_or_mount(lab):
     lab_id = state(lab["dir"])["lab_id"]
+    pebble_pid = state(lab["dir"])["acme"]["pid"]
     knot_conf = str(lab["dir"] / "dns" / "knot.conf")
+    pebble_conf = str(lab["dir"] / "acme" / "pebble.json")
     coldrig("lab", "down", "--lab-dir", lab["dir"])
     assert not lab_processes(lab_id)
     assert not lab_processes(knot_conf)
+    assert not lab_processes(pebble_conf) and not pid_alive(pebble_pid)
     assert not lab["dir"].exists()
     assert str(lab["dir"]) not in Path("/proc/mounts").read_text()

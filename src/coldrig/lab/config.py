@@ -4,7 +4,8 @@ Two directories matter:
 
 * the lab directory (``COLDRIG_LAB_DIR``, default
   ``$XDG_STATE_HOME/coldrig/lab``): one running lab, its state file, keys,
-  overlays, logs and the DNS server's data. ``coldrig lab down`` empties it.
+  overlays, logs, the DNS server's data and the ACME server's files.
+  ``coldrig lab down`` empties it.
 * the cache directory (``COLDRIG_CACHE_DIR``, default
   ``$XDG_CACHE_HOME/coldrig``): prepared images, shared by every lab on the
   machine (the demo lab, each molecule scenario), so a new lab costs seconds.
@@ -34,6 +35,13 @@ FORWARDS = {
     "https": (8443, 443),
 }
 DNS_PORT_FIRST = 10053
+# The lab's ACME server (pebble): its ACME API and its management API, each on the
+# first free port from these.
+ACME_PORT_FIRST = 14000
+ACME_MANAGEMENT_PORT_FIRST = 15000
+# QEMU user networking: from inside a node, the host's loopback (where the lab's DNS
+# and ACME servers listen) is this address.
+HOST_FROM_NODE = "10.0.2.2"
 
 
 def _xdg(var: str, fallback: str) -> Path:

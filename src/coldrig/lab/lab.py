@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from coldrig.lab import accel, prereq, qemu, ssh
+from coldrig.lab.acme import AcmeServer
 from coldrig.lab.config import FORWARDS, NODE_NET_PREFIX, LabConfig, reverse_zone
 from coldrig.lab.dns import SERVER as DNS_SERVER
 from coldrig.lab.dns import TSIG_ALGORITHM, TSIG_KEY_NAME, DnsServer
@@ -67,6 +68,9 @@ class Lab:
     def _dns(self, data: dict) -> DnsServer:
         return DnsServer(self.dir, data.get("domain", self.config.domain))
 
+    def _acme(self) -> AcmeServer:
+        return AcmeServer(self.dir)
+
     # -- up ----------------------------------------------------------------
     def up(self, count: int = 1) -> dict:
         if count < 1:
@@ -91,6 +95,7 @@ class Lab:
             data["ssh"] = {"user": "root", "private_key": str(self.key),
                            "known_hosts": str(self.known_hosts)}
             self._dns_up(data)
+            self._acme_up(data)
             self.state.save(data)
 
             to_boot, unfinished = [], {}
@@ -136,6 +141,21 @@ class Lab:
             "tsig_key_name": TSIG_KEY_NAME, "tsig_algorithm": TSIG_ALGORITHM,
             "tsig_secret_file": str(dns.secret_file),
         }
+
+    def _acme_up(self, data: dict) -> None:
+        """Keep the lab's pebble running against the lab DNS server; restart it only when needed."""
+        acme = self._acme()
+        dns_server = f"{DNS_SERVER}:{data['dns']['port']}"
+        if acme.running() and acme.dns_server() != dns_server:
+            self.say(f"==> restarting the lab ACME server (pebble): the lab DNS server is now {dns_server}")
+            acme.stop()
+        if acme.running():
+            acme.check()
+        else:
+            earlier = data.get("acme", {})
+            self.say("==> starting the lab ACME server (pebble)")
+            acme.start(data["dns"]["port"], earlier.get("port"), earlier.get("management_port"))
+        data["acme"] = acme.describe()
 
     def _start_node(self, data: dict, name: str, image: Image, mode: str, public_key: str,
                     tools: dict) -> float:
@@ -235,6 +255,8 @@ class Lab:
                 return
             self.say("==> stopping the lab DNS server")
             self._dns(data).stop()
+            self.say("==> stopping the lab ACME server")
+            self._acme().stop()
             shutil.rmtree(self.dir)
             self.say(f"==> lab removed ({self.dir})")
 
@@ -252,6 +274,8 @@ class Lab:
             data["dns"]["zones"] = data["dns"]["zones"] + added
             self.config.extra_zones = tuple(data["dns"]["zones"])
             self._dns_up(data)
+            if "acme" in data:  # a DNS server that was down may be back on another port
+                self._acme_up(data)
             self.state.save(data)
             return added
 
@@ -263,6 +287,8 @@ class Lab:
             node["rss_bytes"] = qemu.rss_bytes(node.get("pid")) if node["running"] else 0
         if "dns" in data:
             data["dns"]["running"] = self._dns(data).running()
+        if "acme" in data:
+            data["acme"]["running"] = self._acme().running()
         return data
 
     def ssh_command(self, name: str, extra: list[str], user: str | None = None) -> list[str]:

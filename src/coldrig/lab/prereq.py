@@ -14,6 +14,7 @@ PROGRAMS = {
     "qemu-img": "qemu-utils",
     "knotd": "knot",
     "knotc": "knot",
+    "pebble": "pebble",
     "ssh": "openssh-client",
     "ssh-keygen": "openssh-client",
     "ssh-keyscan": "openssh-client",

@@ -9,11 +9,17 @@ versioned. Version 1::
      "dns": {"server": "127.0.0.1", "port": 10053, "pid": 123, "zones": [...],
              "tsig_key_name": "...", "tsig_algorithm": "hmac-sha256",
              "tsig_secret_file": "..."},
+     "acme": {"pid": 124, "port": 14000, "management_port": 15000,
+              "directory": "https://127.0.0.1:14000/dir",
+              "node_directory": "https://10.0.2.2:14000/dir",
+              "api_ca_file": "...", "root_file": "..."},
      "nodes": {"node1": {"name", "fqdn", "address", "ports", "pid", "accel",
                          "memory_mb", "cpus", "image", "labels", "booted_at", ...}}}
 
-Secrets (the SSH private key, the TSIG secret) live in their own mode-0600
-files; the state file only points at them.
+Secrets (the SSH private key, the TSIG secret, the ACME API's keys) live in
+their own mode-0600 files; the state file only points at them. ``acme`` is
+absent from the state of a lab started before the lab had an ACME server; the
+next ``coldrig lab up`` adds it.
 """
 
 from __future__ import annotations

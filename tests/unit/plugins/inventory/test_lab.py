@@ -28,6 +28,9 @@ def lab_dir(tmp_path):
         "dns": {"server": "127.0.0.1", "port": 10053, "pid": 1, "zones": ["lab.coldrig.test"],
                 "tsig_key_name": "coldrig-lab", "tsig_algorithm": "hmac-sha256",
                 "tsig_secret_file": "/lab/tsig.key"},
+        "acme": {"pid": 2, "port": 14000, "management_port": 15000,
+                 "directory": "https://127.0.0.1:14000/dir", "node_directory": "https://10.0.2.2:14000/dir",
+                 "api_ca_file": "/lab/acme/api-ca.pem", "root_file": "/lab/acme/root.pem"},
         "nodes": {
             "node1": node("node1", "127.0.100.1"),
             "node2": node("node2", "127.0.100.2", labels={"coldrig_role": "relay", "coldrig_fleet": "eu-1"}),
@@ -85,6 +88,24 @@ def test_lab_dns_is_a_variable_of_all_in_rfc2136_shape(tmp_path, lab_dir):
         "tsig_key_name": "coldrig-lab", "tsig_algorithm": "hmac-sha256",
         "tsig_key_file": "/lab/tsig.key", "zones": ["lab.coldrig.test"], "lab_dir": str(lab_dir),
     }
+
+
+def test_lab_acme_is_a_variable_of_all_with_the_directory_as_nodes_reach_it(tmp_path, lab_dir):
+    inventory = parse(tmp_path, lab_dir, "include_stopped: true\n")
+    assert inventory.groups["all"].vars["coldrig_lab_acme"] == {
+        "directory": "https://10.0.2.2:14000/dir",
+        "ca_bundle_file": "/lab/acme/api-ca.pem",
+        "root_file": "/lab/acme/root.pem",
+    }
+
+
+def test_a_lab_without_an_acme_server_sets_no_acme_variable(tmp_path, lab_dir):
+    state = json.loads((lab_dir / "state.json").read_text())
+    del state["acme"]
+    (lab_dir / "state.json").write_text(json.dumps(state))
+    inventory = parse(tmp_path, lab_dir, "include_stopped: true\n")
+    assert "coldrig_lab_acme" not in inventory.groups["all"].vars
+    assert "coldrig_lab_dns" in inventory.groups["all"].vars
 
 
 def test_constructed_compose_groups_and_keyed_groups(tmp_path, lab_dir):
