@@ -91,7 +91,7 @@ def serve_sim(kind: str, servers: int) -> int:
         for i in range(1, servers + 1):
             sim.add_droplet("mx%04d.bench.example" % i, region=("fra1", "ams3", "lon1")[i % 3],
                             tags=["coldrig_role:mta", "coldrig_fleet:bench-%d" % (i % 10)])
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, lambda *_unused: sys.exit(0))
     sim.start()
     out = sys.stdout
     out.write(json.dumps({"base_url": sim.base_url}) + "\n")
@@ -172,7 +172,7 @@ def ensure_baseline_venv(timeout: float) -> Path:
                                capture_output=True, text=True, timeout=60, check=False)
         return probe.stdout.strip() if probe.returncode == 0 else None
 
-    wanted = [p for p in (ANSIBLE_PACKAGE, HCLOUD_PACKAGE) if installed(p.split("==")[0]) != p.split("==")[1]]
+    wanted = [p for p in (ANSIBLE_PACKAGE, HCLOUD_PACKAGE) if installed(p.split("==", maxsplit=1)[0]) != p.split("==", maxsplit=1)[1]]
     if wanted:
         print("installing %s into %s (only for this benchmark)..." % (" ".join(wanted), BASELINE_VENV.relative_to(REPO)),
               flush=True)
@@ -240,7 +240,7 @@ def measure(tool: str, sim: SimProcess, python: Path, work: Path, servers: int, 
         env["ANSIBLE_COLLECTIONS_PATH"] = str(REPO / "collections")
         env["HCLOUD_TOKEN" if tool == "coldrig-hcloud" else "DIGITALOCEAN_TOKEN"] = TOKEN
     runs: dict[str, list[dict[str, Any]]] = {"first": [], "cached": []}
-    for _ in range(repeat):
+    for _unused in range(repeat):
         shutil.rmtree(cache_dir, ignore_errors=True)
         for run in ("first", "cached"):
             sim.call("reset")
@@ -290,7 +290,7 @@ def main() -> int:  # pylint: disable=too-many-locals
     if args.serve_sim:
         return serve_sim(args.serve_sim[0], int(args.serve_sim[1]))
 
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, lambda *_unused: (_unused for _unused in ()).throw(KeyboardInterrupt()))
     work = Path(tempfile.mkdtemp(prefix="coldrig-bench-cloud-"))
     sims: list[SimProcess] = []
     rows: list[dict[str, Any]] = []

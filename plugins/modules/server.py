@@ -176,7 +176,7 @@ EXAMPLES = r"""
 RETURN = r"""
 host_vars:
   description:
-    - The host variables the provider's coldrig inventory plugin gives the node (with O(connect_with) at its default,
+    - The host variables the provider's coldrig inventory plugin gives the node (with C(connect_with) at its default,
       C(public_ipv4)) - the normalised C(coldrig_*) set, the C(hcloud_*) or C(do_*) values and C(ansible_host).
     - Empty after O(state=absent); in check mode for a node not yet created, only what is known before creation.
   returned: always

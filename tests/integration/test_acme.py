@@ -51,7 +51,9 @@ def lab():
 @pytest.fixture(scope="module")
 def challenges(lab):
     """An http-01 responder on a free 127.0.100.N:8080, and `web.<zone>` pointing at it."""
-    address = next(f"127.0.100.{n}" for n in range(250, 200, -1) if prereq.port_free(f"127.0.100.{n}", HTTP_PORT))
+    free = [f"127.0.100.{n}" for n in range(250, 200, -1) if prereq.port_free(f"127.0.100.{n}", HTTP_PORT)]
+    assert free, "no free 127.0.100.N:8080 for the http-01 responder"
+    address = free[0]
     tokens: dict[str, str] = {}
 
     class Handler(http.server.BaseHTTPRequestHandler):

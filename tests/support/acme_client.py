@@ -103,7 +103,7 @@ class AcmeClient:
 
     # -- ACME ---------------------------------------------------------------------
     def register(self) -> None:
-        headers, _ = self.post(self.directory["newAccount"], {"termsOfServiceAgreed": True})
+        headers, _unused = self.post(self.directory["newAccount"], {"termsOfServiceAgreed": True})
         self.kid = headers["Location"]
 
     def order(self, names: list[str], serve: Callable[[str, str], None]) -> tuple[str, bytes]:

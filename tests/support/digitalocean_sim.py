@@ -280,7 +280,7 @@ class DigitalOceanSimulator:
         self._regions = {slug: {"name": name, "slug": slug, "features": list(_REGION_FEATURES), "available": True,
                                 "sizes": [s[0] for s in _SIZES]} for slug, name in _REGIONS}
         self._region_index = {slug: i for i, (slug, _name) in enumerate(_REGIONS)}
-        self._vpcs = {slug: str(uuid.uuid5(uuid.NAMESPACE_URL, "coldrig-sim-vpc-%s" % slug)) for slug, _ in _REGIONS}
+        self._vpcs = {slug: str(uuid.uuid5(uuid.NAMESPACE_URL, "coldrig-sim-vpc-%s" % slug)) for slug, _unused in _REGIONS}
         self._sizes = {slug: {"slug": slug, "memory": memory, "vcpus": vcpus, "disk": disk, "transfer": transfer,
                               "price_monthly": price, "price_hourly": round(price / 672.0, 5),
                               "regions": [r[0] for r in _REGIONS], "available": True, "description": "Basic",
@@ -603,6 +603,13 @@ class DigitalOceanSimulator:
     def _ensure_tag(self, name: str) -> str:
         return self._tags.setdefault(name.lower(), name)
 
+    def _activate(self, droplet: Body) -> Callable[[], None]:
+        """The effect of a create action: the droplet is active and has its addresses."""
+        def effect() -> None:
+            droplet["status"] = "active"
+            self._assign_networks(droplet)
+        return effect
+
     def _new_droplet(self, name: str, region: Body, size: Body, image: Body, tags: list[str], ipv6: bool,
                      backups: bool, monitoring: bool, vpc_uuid: str, status: str) -> Body:
         features = ["private_networking"] + (["backups"] if backups else []) + (["ipv6"] if ipv6 else [])
@@ -839,11 +846,7 @@ class DigitalOceanSimulator:
             droplet = self._new_droplet(name, region, size, image, [self._ensure_tag(t) for t in tags], ipv6,
                                         backups, monitoring, self._vpcs[region["slug"]], "new")
 
-            def effect(droplet: Body = droplet) -> None:
-                droplet["status"] = "active"
-                self._assign_networks(droplet)
-
-            action = self._start_action(droplet, "create", effect)
+            action = self._start_action(droplet, "create", self._activate(droplet))
             if user_data is not None:
                 self._user_data[droplet["id"]] = user_data
             created.append(droplet)
@@ -1185,7 +1188,7 @@ def main(argv: list[str] | None = None) -> int:
         sim.add_droplet(args.name_format.format(i), region=regions[i % 3], tags=tags)
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
+        signal.signal(signum, lambda *_unused: stopping.set())
     sim.start()
     print(json.dumps({"base_url": sim.base_url, "end_point": sim.end_point, "droplets": args.droplets}), flush=True)
     while not stopping.wait(0.2):

@@ -83,7 +83,7 @@ def test_every_answer_carries_the_rate_limit_headers(api):
 def test_beyond_the_hourly_limit_the_answer_is_429_with_retry_after():
     with DigitalOceanSimulator(tokens=[TOKEN], rate_limit=3) as sim:
         headers = {"Authorization": f"Bearer {TOKEN}"}
-        statuses = [httpx.get(sim.base_url + "/account", headers=headers) for _ in range(4)]
+        statuses = [httpx.get(sim.base_url + "/account", headers=headers) for _unused in range(4)]
     assert [r.status_code for r in statuses] == [200, 200, 200, 429]
     limited = statuses[-1]
     assert limited.json()["id"] == "too_many_requests"
@@ -94,7 +94,7 @@ def test_beyond_the_hourly_limit_the_answer_is_429_with_retry_after():
 def test_beyond_the_per_minute_burst_the_answer_is_429_within_a_minute():
     with DigitalOceanSimulator(tokens=[TOKEN], burst_limit=2) as sim:
         headers = {"Authorization": f"Bearer {TOKEN}"}
-        statuses = [httpx.get(sim.base_url + "/account", headers=headers) for _ in range(3)]
+        statuses = [httpx.get(sim.base_url + "/account", headers=headers) for _unused in range(3)]
     assert [r.status_code for r in statuses] == [200, 200, 429]
     assert 1 <= int(statuses[-1].headers["Retry-After"]) <= 60
 
@@ -247,7 +247,7 @@ def test_an_action_while_another_is_in_progress_is_a_pending_event(sim, api):
 def test_actions_can_complete_after_a_number_of_polls(sim, api):
     sim.set_action_duration(polls=2)
     droplet, action_id = _create(api)
-    statuses = [api.get(f"/actions/{action_id}").json()["action"]["status"] for _ in range(3)]
+    statuses = [api.get(f"/actions/{action_id}").json()["action"]["status"] for _unused in range(3)]
     assert statuses == ["in-progress", "completed", "completed"]
     assert api.get(f"/droplets/{droplet['id']}").json()["droplet"]["status"] == "active"
 
@@ -276,8 +276,8 @@ def test_power_rename_and_ipv6_actions_change_the_droplet_when_they_complete(sim
     with_ipv6 = act({"type": "enable_ipv6"})
     assert "ipv6" in with_ipv6["features"] and with_ipv6["networks"]["v6"]
     listed = api.get(f"/droplets/{droplet_id}/actions").json()
-    assert [a["type"] for a in listed["actions"]] == ["power_off", "power_on", "shutdown", "resize", "rename",
-                                                     "enable_ipv6"]
+    assert [a["type"] for a in listed["actions"]] == [
+        "power_off", "power_on", "shutdown", "resize", "rename", "enable_ipv6"]
     one = listed["actions"][0]["id"]
     assert api.get(f"/droplets/{droplet_id}/actions/{one}").json()["action"]["type"] == "power_off"
 
@@ -360,7 +360,7 @@ def test_tags_are_created_listed_assigned_and_removed(sim, api):
 def test_tag_names_are_case_stable(api):
     assert api.post("/tags", json={"name": "PROD"}).json()["tag"]["name"] == "PROD"
     assert api.post("/tags", json={"name": "prod"}).json()["tag"]["name"] == "PROD"
-    droplet, _ = _create(api, tags=["prod"])
+    droplet, _unused = _create(api, tags=["prod"])
     assert droplet["tags"] == ["PROD"]
 
 

@@ -16,9 +16,9 @@ def cloud(**extra):
     return spec
 
 
-def fails(spec, nodes, environ=ENV) -> str:
+def fails(spec, nodes, environ=None) -> str:
     with pytest.raises(AnsibleFilterError) as caught:
-        cloud_plan(spec, nodes, environ)
+        cloud_plan(spec, nodes, ENV if environ is None else environ)
     return str(caught.value)
 
 

@@ -121,7 +121,7 @@ def test_every_droplet_with_normalised_vars_and_its_groups(tmp_path, sim):
 
 
 def test_the_tag_filters_on_the_api_and_status_regions_sizes_here(tmp_path, sim):
-    inventory, _ = parse(tmp_path, sim, "tag: coldrig_role:mta\n")
+    inventory, _unused = parse(tmp_path, sim, "tag: coldrig_role:mta\n")
     assert sorted(inventory.hosts) == ["mx1.example.test", "mx2.example.test"]
     assert sim.request_log[-1]["query"]["tag_name"] == ["coldrig_role:mta"]
     assert sorted(parse(tmp_path, sim, "status: [active]\n")[0].hosts) == [
@@ -137,7 +137,7 @@ def test_the_tag_filters_on_the_api_and_status_regions_sizes_here(tmp_path, sim)
     ("name", lambda d: d["name"]),
 ])
 def test_connect_with_sets_ansible_host(tmp_path, sim, connect_with, expected):
-    inventory, _ = parse(tmp_path, sim, "connect_with: %s\n" % connect_with)
+    inventory, _unused = parse(tmp_path, sim, "connect_with: %s\n" % connect_with)
     assert inventory.get_host("mx1.example.test").vars["ansible_host"] == expected(sim.droplet("mx1.example.test"))
 
 
@@ -152,7 +152,7 @@ def test_a_droplet_without_the_address_asked_for_warns_or_fails_with_strict(tmp_
 
 
 def test_compose_groups_and_keyed_groups_see_the_host_vars(tmp_path, sim):
-    inventory, _ = parse(tmp_path, sim, (
+    inventory, _unused = parse(tmp_path, sim, (
         "compose:\n  mail_host: coldrig_ptr\n  ansible_user: \"'root'\"\n"
         "groups:\n  big: do_memory >= 4096\n"
         "keyed_groups:\n  - key: do_region\n    prefix: region\n  - key: coldrig_labels.coldrig_fleet\n"
@@ -167,14 +167,14 @@ def test_compose_groups_and_keyed_groups_see_the_host_vars(tmp_path, sim):
 
 def test_strict_makes_a_broken_compose_expression_an_error(tmp_path, sim):
     broken = "compose:\n  x: do_no_such_variable.attr\n"
-    inventory, _ = parse(tmp_path, sim, broken)  # not strict: the variable is left out
+    inventory, _unused = parse(tmp_path, sim, broken)  # not strict: the variable is left out
     assert "x" not in inventory.get_host("mx1.example.test").vars
     with pytest.raises(AnsibleError, match="Could not set x for host .*: 'do_no_such_variable' is undefined"):
         parse(tmp_path, sim, broken + "strict: true\n")
 
 
 def test_a_hostname_template_and_another_group(tmp_path, sim):
-    inventory, _ = parse(tmp_path, sim, "hostname: \"{{ do_region }}-{{ do_name }}\"\ngroup: fleet\n")
+    inventory, _unused = parse(tmp_path, sim, "hostname: \"{{ do_region }}-{{ do_name }}\"\ngroup: fleet\n")
     assert "fra1-mx1.example.test" in inventory.hosts and members(inventory, "fleet") == sorted(inventory.hosts)
     assert "digitalocean" not in inventory.groups
 
@@ -184,7 +184,7 @@ def test_two_droplets_with_one_name_are_an_error_unless_the_hostname_tells_them_
     with pytest.raises(AnsibleParserError, match="hostname: droplets mx1.example.test \\(\\d+\\) and %d "
                                                  "\\(mx1.example.test\\) both become host mx1.example.test" % twin):
         parse(tmp_path, sim)
-    inventory, _ = parse(tmp_path, sim, "hostname: \"{{ do_name }}-{{ do_id }}\"\n")
+    inventory, _unused = parse(tmp_path, sim, "hostname: \"{{ do_name }}-{{ do_id }}\"\n")
     assert "mx1.example.test-%d" % twin in inventory.hosts and len(inventory.hosts) == 5
 
 
@@ -209,7 +209,7 @@ def test_the_token_may_come_from_any_of_the_environment_variables(tmp_path, sim,
 def test_the_token_may_be_a_template_of_extra_vars(tmp_path, sim, monkeypatch):
     monkeypatch.delenv("DIGITALOCEAN_TOKEN")
     monkeypatch.setattr("ansible.plugins.inventory.load_extra_vars", lambda loader: {"vault_do_token": TOKEN})
-    inventory, _ = parse(tmp_path, sim, "api_token: \"{{ vault_do_token }}\"\n")
+    inventory, _unused = parse(tmp_path, sim, "api_token: \"{{ vault_do_token }}\"\n")
     assert len(inventory.hosts) == 4
     with pytest.raises(AnsibleParserError, match="api_token: the template could not be rendered: .*undefined_token"):
         parse(tmp_path, sim, "api_token: \"{{ undefined_token }}\"\n")
@@ -234,11 +234,11 @@ def _cached(tmp_path, extra=""):
 
 
 def test_a_cached_parse_makes_no_request(tmp_path, sim):
-    first, _ = parse(tmp_path, sim, _cached(tmp_path), cache=True)
+    first, _unused = parse(tmp_path, sim, _cached(tmp_path), cache=True)
     assert sim.request_count == 1
     sim.reset_metrics()
     sim.add_droplet("added-after-caching")
-    again, _ = parse(tmp_path, sim, _cached(tmp_path, "connect_with: private_ipv4\n"), cache=True)
+    again, _unused = parse(tmp_path, sim, _cached(tmp_path, "connect_with: private_ipv4\n"), cache=True)
     assert sim.request_count == 0
     assert sorted(again.hosts) == sorted(first.hosts)  # the cached list, not the API's
     private = again.get_host("mx1.example.test").vars
@@ -251,7 +251,7 @@ def test_changing_a_filter_or_flushing_fetches_again(tmp_path, sim):
     assert sorted(parse(tmp_path, sim, _cached(tmp_path, "tag: ci\n"), cache=True)[0].hosts) == ["builder"]
     assert sim.request_count == 1
     sim.add_droplet("added", tags=["ci"])
-    flushed, _ = parse(tmp_path, sim, _cached(tmp_path, "tag: ci\n"), cache=False)  # --flush-cache
+    flushed, _unused = parse(tmp_path, sim, _cached(tmp_path, "tag: ci\n"), cache=False)  # --flush-cache
     assert sorted(flushed.hosts) == ["added", "builder"] and sim.request_count == 2
     sim.reset_metrics()
     assert sorted(parse(tmp_path, sim, _cached(tmp_path, "tag: ci\n"), cache=True)[0].hosts) == ["added", "builder"]

@@ -276,8 +276,8 @@ def test_create_without_wait_returns_the_new_droplet_and_its_action(sim, client)
 
 
 def test_ssh_keys_for_create_may_be_public_keys_fingerprints_or_objects(sim, client):
-    key, _ = client.ensure_ssh_key("ops", PUBLIC_KEY)
-    other, _ = client.ensure_ssh_key("other", OTHER_KEY)
+    key, _unused = client.ensure_ssh_key("ops", PUBLIC_KEY)
+    other, _unused = client.ensure_ssh_key("other", OTHER_KEY)
     client.create_droplet("mx1.example.test", "s-1vcpu-1gb", "debian-12-x64", ssh_keys=[PUBLIC_KEY, other],
                           wait=False)
     client.create_droplet("mx2.example.test", "s-1vcpu-1gb", "debian-12-x64", ssh_keys=[FINGERPRINT.upper()],
