@@ -18,7 +18,7 @@ def _lab(args: argparse.Namespace) -> Lab:
     config = LabConfig()
     if args.lab_dir:
         config.lab_dir = Path(args.lab_dir)
-    for field in ("memory_mb", "cpus", "domain", "accel", "dns_port"):
+    for field in ("memory_mb", "cpus", "domain", "accel", "dns_port", "image"):
         value = getattr(args, field, None)
         if value is not None:
             setattr(config, field, value)
@@ -115,6 +115,9 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--zone", action="append", help="another zone for the DNS server (repeatable)")
     up.add_argument("--dns-port", type=int,
                     help="port of the lab DNS server on 127.0.0.1 (default: first free from 10053)")
+    up.add_argument("--image", choices=["base", "mail"],
+                    help="base: a bare Debian 12 (default); mail: with the harden and postfix roles' packages "
+                         "installed, which saves the tests minutes of emulated dpkg (default: $COLDRIG_LAB_IMAGE)")
     up.add_argument("--accel", choices=["auto", "kvm", "tcg"],
                     help="auto probes KVM once and falls back to TCG (default auto)")
     up.set_defaults(func=cmd_up)

@@ -79,6 +79,9 @@ class LabConfig:
     memory_mb: int = 1024
     cpus: int = 2
     accel: str = os.environ.get("COLDRIG_LAB_ACCEL", "auto")
+    # The image flavour of new nodes: "base" (bare Debian 12) or "mail" (the roles' packages
+    # already installed, for the tests); COLDRIG_LAB_IMAGE sets it for every command.
+    image: str = os.environ.get("COLDRIG_LAB_IMAGE", "base")
     extra_zones: tuple[str, ...] = ()
     dns_port: int | None = None  # None: the first free port from DNS_PORT_FIRST
     boot_timeout: float = 240.0

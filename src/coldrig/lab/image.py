@@ -54,6 +54,21 @@ DISABLED_UNITS = (
     "fstrim.timer",
     "systemd-networkd-wait-online.service",
 )
+# Image flavours. "base" is a bare Debian 12, as a provider's image is; "mail" also has
+# the packages the harden and postfix roles install (installed here, natively, with no
+# service started), because under TCG dpkg costs the tests 5 to 10 minutes per fresh node.
+# The roles still run their apt tasks against a mail node (they find the packages there);
+# tests/unit/lab/test_image.py checks this list against the roles' own lists.
+MAIL_PACKAGES = (
+    # harden (roles/harden/vars/Debian.yml)
+    "nftables", "fail2ban", "python3-systemd", "unattended-upgrades", "apt-listchanges", "needrestart",
+    "auditd", "systemd-timesyncd", "acct", "sysstat", "aide", "chkrootkit", "debsums", "apt-show-versions",
+    "libpam-tmpdir", "libpam-pwquality",
+    # postfix (roles/postfix/vars/main.yml) and mail_dns (python3-cryptography for dkim_key)
+    "postfix", "postfix-pcre", "dovecot-core", "dovecot-imapd", "dovecot-lmtpd", "opendkim",
+    "policyd-rate-limit", "python3-yaml", "nginx-light", "certbot", "ssl-cert", "python3-cryptography",
+)
+FLAVOURS = {"base": (), "mail": MAIL_PACKAGES}
 DISK_SIZE = "10G"
 RECIPE_VERSION = 3  # 3: security updates (dist-upgrade) applied at build time
 
@@ -79,6 +94,11 @@ if [ -n "$key" ]; then
   echo "$key" | base64 -d > /root/.ssh/authorized_keys.new
   chmod 0600 /root/.ssh/authorized_keys.new
   mv /root/.ssh/authorized_keys.new /root/.ssh/authorized_keys
+fi
+# The mail image carries ssl-cert's self-signed certificate, made in the image: each node
+# makes its own, for its own name.
+if [ -x /usr/sbin/make-ssl-cert ] && [ ! -e /var/lib/coldrig-firstboot.done ]; then
+  make-ssl-cert generate-default-snakeoil --force-overwrite || true
 fi
 # ed25519 and ECDSA only: an RSA host key costs seconds under TCG at every first boot.
 for type in ed25519 ecdsa; do
@@ -202,8 +222,10 @@ def host_mirrors(apt_dir: Path = Path("/etc/apt")) -> tuple[str, str | None]:
     return mirror, security
 
 
-def recipe(mirror: str, security: str | None) -> dict:
-    return {
+def recipe(mirror: str, security: str | None, flavour: str = "base") -> dict:
+    if flavour not in FLAVOURS:
+        raise LabError(f"--image: {flavour!r} is not one of {', '.join(FLAVOURS)}")
+    spec = {
         "version": RECIPE_VERSION,
         "suite": SUITE,
         "packages": list(PACKAGES),
@@ -215,11 +237,23 @@ def recipe(mirror: str, security: str | None) -> dict:
             (FIRSTBOOT_SCRIPT + FIRSTBOOT_UNIT + NETWORK_UNIT + SSHD_HOSTKEYS).encode()
         ).hexdigest(),
     }
+    if flavour != "base":
+        spec.update({"flavour": flavour, "extra_packages": list(FLAVOURS[flavour])})
+    return spec
 
 
 def recipe_id(spec: dict) -> str:
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
-    return f"debian12-{digest[:12]}"
+    flavour = spec.get("flavour", "base")
+    return f"debian12-{digest[:12]}" if flavour == "base" else f"debian12-{flavour}-{digest[:12]}"
+
+
+def flavour_of(image_dir: Path) -> str | None:
+    """The flavour of a built image directory, from its manifest (None when unreadable)."""
+    try:
+        return json.loads((image_dir / "manifest.json").read_text())["recipe"].get("flavour", "base")
+    except (OSError, ValueError, KeyError, AttributeError):
+        return None
 
 
 def apt_sources(mirror: str, security: str | None) -> str:
@@ -288,9 +322,9 @@ class ImageBuilder:
             return Image(path, recipe_id(spec))
         return None
 
-    def ensure(self) -> Image:
+    def ensure(self, flavour: str = "base") -> Image:
         mirror, security = host_mirrors()
-        spec = recipe(mirror, security)
+        spec = recipe(mirror, security, flavour)
         image = self.find(spec)
         if image:
             return image
@@ -338,6 +372,9 @@ class ImageBuilder:
             self._configure(root, spec, tools["chroot"], log)
             self.say("    applying the pending security updates")
             self._upgrade(root, tools["chroot"], log)
+            if spec.get("extra_packages"):
+                self.say(f"    installing the {spec['flavour']} image's {len(spec['extra_packages'])} packages")
+                self._install(root, tools["chroot"], log, spec["extra_packages"])
             kernel_version = newest_kernel(root / "boot")
             initrd = root / "boot" / f"initrd.img-{kernel_version}"
             if not kernel_version or not initrd.is_file():
@@ -374,13 +411,13 @@ class ImageBuilder:
             shutil.rmtree(work, ignore_errors=True)
             raise
         self.say(f"    image ready in {time.monotonic() - started:.0f} s: {final}")
-        self._prune(keep=rid)
+        self._prune(keep=rid, flavour=spec.get("flavour", "base"))
         return Image(final, rid)
 
-    def _prune(self, keep: str) -> None:
-        """Remove images of older recipes (a running node keeps its open backing file)."""
+    def _prune(self, keep: str, flavour: str = "base") -> None:
+        """Remove older images of this flavour (a running node keeps its open backing file)."""
         for path in self.images_dir.glob("debian12-*"):
-            if path.is_dir() and path.name != keep:
+            if path.is_dir() and path.name != keep and flavour_of(path) in (flavour, None):
                 shutil.rmtree(path, ignore_errors=True)
                 self.say(f"    removed the outdated image {path.name}")
 
@@ -401,6 +438,24 @@ class ImageBuilder:
                            "dist-upgrade"], log, "apt-get dist-upgrade")
                 self._run([chroot, str(root), "apt-get", "clean"], log, "apt-get clean")
         finally:
+            resolv.write_text(node_resolv)
+
+    def _install(self, root: Path, chroot: str, log: Path, packages: list[str]) -> None:
+        """Install the flavour's packages in the tree, starting no service (policy-rc.d says no)."""
+        resolv = root / "etc" / "resolv.conf"
+        node_resolv = resolv.read_text()
+        shutil.copyfile("/etc/resolv.conf", resolv)
+        policy = root / "usr" / "sbin" / "policy-rc.d"
+        policy.write_text("#!/bin/sh\n# coldrig lab image build: no service starts in the image\nexit 101\n")
+        policy.chmod(0o755)
+        env = ["env", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C"]
+        try:
+            with _chroot_mounts(root):
+                self._run([chroot, str(root), *env, "apt-get", "-qq", "-y", "--no-install-recommends",
+                           "-o", "Dpkg::Options::=--force-confold", "install", *packages], log, "apt-get install")
+                self._run([chroot, str(root), "apt-get", "clean"], log, "apt-get clean")
+        finally:
+            policy.unlink(missing_ok=True)
             resolv.write_text(node_resolv)
 
     def _configure(self, root: Path, spec: dict, chroot: str, log: Path) -> None:

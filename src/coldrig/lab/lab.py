@@ -85,7 +85,12 @@ class Lab:
             if data.get("domain") and data["domain"] != self.config.domain:
                 raise LabError(f"the lab in {self.dir} is up with domain {data['domain']}: "
                                "run `coldrig lab down` first to change it")
-            image = ImageBuilder(self.config.cache_dir, self.say).ensure()
+            flavour = data.get("image_flavour") if data.get("nodes") else None
+            if flavour and flavour != self.config.image:
+                raise LabError(f"the lab in {self.dir} runs nodes of the {flavour} image: run `coldrig lab down` "
+                               f"first to use the {self.config.image} image")
+            image = ImageBuilder(self.config.cache_dir, self.say).ensure(self.config.image)
+            data["image_flavour"] = self.config.image
             mode = accel.choose(self.config.accel, tools["qemu-system-x86_64"], image.kernel,
                                 self.config.cache_dir)
             data.update({"version": STATE_VERSION, "lab_id": self.lab_id,
@@ -218,7 +223,7 @@ class Lab:
                 raise LabError(f"no lab node named {name}: `coldrig lab status` lists them")
             t0 = time.monotonic()
             qemu.stop(node.get("pid"), qemu.process_name(self.lab_id, name))
-            image = ImageBuilder(self.config.cache_dir, self.say).ensure()
+            image = ImageBuilder(self.config.cache_dir, self.say).ensure(data.get("image_flavour", "base"))
             public_key = ssh.ensure_key(self.key)
             mode = node.get("accel", "tcg")
             del data["nodes"][name]

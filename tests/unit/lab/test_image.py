@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,40 @@ def test_newest_kernel_compares_debian_versions_numerically(tmp_path):
     for version in ("6.1.0-9-amd64", "6.1.0-10-amd64", "6.1.0-44-amd64"):
         (tmp_path / f"vmlinuz-{version}").write_text("")
     assert newest_kernel(tmp_path) == "6.1.0-44-amd64"
+
+
+def test_the_mail_image_is_a_flavour_of_its_own_with_its_own_id():
+    base = image.recipe("http://m.example/debian", None)
+    mail = image.recipe("http://m.example/debian", None, "mail")
+    assert "flavour" not in base  # the base recipe (and so its id) is what it was before flavours
+    assert image.recipe_id(mail).startswith("debian12-mail-") and image.recipe_id(mail) != image.recipe_id(base)
+    assert mail["extra_packages"] == list(image.MAIL_PACKAGES)
+
+
+def test_an_unknown_flavour_is_refused_naming_the_option():
+    with pytest.raises(LabError, match="--image: 'huge' is not one of base, mail"):
+        image.recipe("http://m.example/debian", None, "huge")
+
+
+def test_the_mail_image_has_every_package_the_roles_install():
+    """The roles install these on real nodes; on a mail-image node their apt tasks find them there."""
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    roles = Path(__file__).resolve().parents[3] / "roles"
+    harden = yaml.safe_load((roles / "harden" / "vars" / "Debian.yml").read_text())
+    postfix = yaml.safe_load((roles / "postfix" / "vars" / "main.yml").read_text())
+    wanted = set(harden["_harden_packages"]) | set(harden["_harden_audit_packages"])
+    wanted |= set(harden["_harden_time_sync_packages"]["systemd-timesyncd"]) | set(postfix["_postfix_packages"])
+    present = set(image.MAIL_PACKAGES) | set(image.PACKAGES)
+    assert wanted <= present, sorted(wanted - present)
+
+
+def test_prune_keeps_the_images_of_other_flavours(tmp_path):
+    builder = image.ImageBuilder(tmp_path, say=lambda _m: None)
+    for name, flavour in (("debian12-old", None), ("debian12-new", None), ("debian12-mail-a", "mail")):
+        path = tmp_path / "images" / name
+        path.mkdir(parents=True)
+        recipe = {"version": 3} if flavour is None else {"version": 3, "flavour": flavour}
+        (path / "manifest.json").write_text(json.dumps({"recipe": recipe}))
+    builder._prune(keep="debian12-new")  # pylint: disable=protected-access
+    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == ["debian12-mail-a", "debian12-new"]
