@@ -22,7 +22,7 @@ export ANSIBLE_STRATEGY := mitogen_linear
 endif
 
 # Molecule scenarios run by `make test` (molecule/<name>/).
-SCENARIOS ?= base mail_dns harden
+SCENARIOS ?= base mail_dns harden onboard
 DEMO_NODES ?= 1
 
 .PHONY: demo test deps venv unit lint sanity integration molecule build bench lab-down clean help
@@ -64,10 +64,10 @@ sanity: venv
 	@scripts/ansible-test-sanity
 
 integration: venv
-	@$(BIN)/pytest tests/integration </dev/null
+	@COLDRIG_LAB_IMAGE=$${COLDRIG_LAB_IMAGE:-mail} $(BIN)/pytest tests/integration </dev/null
 
 molecule: venv
-	@for scenario in $(SCENARIOS); do $(BIN)/molecule test -s $$scenario </dev/null; done
+	@for scenario in $(SCENARIOS); do COLDRIG_LAB_IMAGE=$${COLDRIG_LAB_IMAGE:-mail} $(BIN)/molecule test -s $$scenario </dev/null; done
 
 build: venv
 	@$(BIN)/ansible-galaxy collection build --force --output-path build/

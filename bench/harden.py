@@ -89,7 +89,7 @@ def main() -> int:
     figures: dict = {"strategy": args.strategy}
     try:
         print("booting a fresh lab node...", flush=True)
-        coldrig(lab_dir, "up", "--nodes", "1")
+        coldrig(lab_dir, "up", "--nodes", "1", "--image", "base")
         print("installing Lynis and scoring the bare node (several minutes under TCG)...", flush=True)
         coldrig(lab_dir, "ssh", "node1", "--",
                 "apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq -y install lynis >/dev/null")

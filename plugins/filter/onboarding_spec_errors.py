@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# Copyright: coldrig maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: onboarding_spec_errors
+short_description: Every problem of an onboarding spec, before anything changes
+description:
+  - Checks the sending domains of one node (C(coldrig_domains)), the mail backend (C(coldrig_backend)) and
+    the DNS provider (C(coldrig_dns)) and returns the list of problems, each naming the variable, the item,
+    the key and the reason, e.g. C(coldrig_domains[2] (b.example).dmarc_policy - 'maybe' is not one of none,
+    quarantine, reject). An empty list means the spec is good.
+  - Each domain's DNS records are built once without DKIM, which validates SPF (syntax, at most 10 lookups),
+    DMARC, MTA-STS, TLS-RPT, names and addresses exactly as the DNS step will.
+  - Mailbox keys are checked too - C(mailboxes) (a count up to 1000 or a list of C({local_part, name, daily_limit})),
+    C(naming), C(daily_limit), C(quota) - and unknown keys are refused, so a typo is not silently ignored.
+author:
+  - coldrig maintainers (@coldrig)
+positional: _input
+options:
+  _input:
+    description: The sending domains (C(coldrig_domains)).
+    type: list
+    elements: dict
+    required: true
+  backend:
+    description: The mail backend (C(coldrig_backend)).
+    type: str
+  dns:
+    description: The DNS provider settings (C(coldrig_dns)).
+    type: dict
+  mail_host:
+    description: The node's mail host (C(coldrig_ptr)); without it the records are not built.
+    type: str
+  ipv4:
+    description: The node's public IPv4 address.
+    type: str
+  ipv6:
+    description: The node's public IPv6 address.
+    type: str
+  defaults:
+    description: Record defaults that a domain's own keys override (e.g. C({dmarc_policy, spf_all, ttl})).
+    type: dict
+"""
+
+EXAMPLES = r"""
+- name: Stop before anything changes when the spec has a problem
+  ansible.builtin.assert:
+    that: problems | length == 0
+    fail_msg: "{{ problems | join('\n') }}"
+  vars:
+    problems: "{{ coldrig_domains | coldrig.infra.onboarding_spec_errors(backend=coldrig_backend, dns=coldrig_dns,
+                  mail_host=coldrig_ptr, ipv4=coldrig_public_ipv4) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The problems, one sentence each; empty when the spec is good.
+  type: list
+  elements: str
+"""
+
+from ansible_collections.coldrig.infra.plugins.module_utils.onboarding_spec import (
+    backend_errors,
+    dns_errors,
+    domain_errors,
+)
+
+_UNSET = object()
+
+
+def onboarding_spec_errors(domains, backend=_UNSET, dns=_UNSET, mail_host=None, ipv4=None, ipv6=None, defaults=None):
+    errors = domain_errors(domains, mail_host=mail_host, ipv4=ipv4, ipv6=ipv6, defaults=defaults)
+    if backend is not _UNSET:
+        errors += backend_errors(backend)
+    if dns is not _UNSET:
+        errors += dns_errors(dns)
+    return errors
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"onboarding_spec_errors": onboarding_spec_errors}
