@@ -5,7 +5,10 @@
 - IMAPS (verified against the lab ACME root, for the mail host's name) accepts a sample of
   the exported passwords and refuses a wrong one;
 - ports 25, 465, 587 and 993 answer through the lab's forwards (SMTP banners, TLS) and a port
-  the firewall does not open (the lab's 2022 forward) does not.
+  the firewall does not open (the lab's 2022 forward) does not;
+- each domain with an MTA-STS mode serves its policy at https://mta-sts.<domain>/.well-known/mta-sts.txt
+  (through the lab's 443 forward, certificate verified for that name);
+- a mailbox whose domain has a daily limit is deferred (4.7.1) once it reached it.
 Exits non-zero with the reason on the first failure.
 """
 import argparse
@@ -141,6 +144,50 @@ def check_ports(address, ports, context, server_name):
     print("a port the firewall does not open (2022) does not answer")
 
 
+def check_mta_sts(address, port, context, domain):
+    name = "mta-sts." + domain["name"]
+    sock = socket.create_connection((address, port), timeout=30)
+    with context.wrap_socket(sock, server_hostname=name) as tls:
+        tls.sendall(("GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % name).encode())
+        response = b""
+        while True:
+            chunk = tls.recv(4096)
+            if not chunk:
+                break
+            response += chunk
+    head, _sep, body = response.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200") or b"text/plain" not in head:
+        fail("%s: %r" % (name, head[:200]))
+    text = body.decode()
+    if "version: STSv1" not in text or ("mode: %s" % domain["mta_sts_mode"]) not in text:
+        fail("%s serves %r" % (name, text))
+    print("https://%s/.well-known/mta-sts.txt: 200 text/plain, mode %s" % (name, domain["mta_sts_mode"]))
+
+
+def check_daily_limit(address, port, context, server_name, domain, boxes):
+    sender, recipient = boxes[0], boxes[-1]
+    limit = domain["daily_limit"]
+    accepted = 0
+    with smtplib.SMTP(address, port, timeout=30) as smtp:
+        smtp._host = server_name  # pylint: disable=protected-access
+        smtp.starttls(context=context)
+        smtp.login(sender["email"], sender["password"])
+        for number in range(limit + 1):
+            message = "From: %s\r\nTo: %s\r\nSubject: limit %d\r\n\r\ncount\r\n" % (
+                sender["email"], recipient["email"], number)
+            try:
+                smtp.sendmail(sender["email"], [recipient["email"]], message)
+                accepted += 1
+            except smtplib.SMTPRecipientsRefused as exc:
+                code, text = exc.recipients[recipient["email"]]
+                if code // 100 != 4 or b"4.7.1" not in text:
+                    fail("over the limit: %s %r, expected a 4.7.1 deferral" % (code, text))
+                print("daily limit of %s: %d more accepted in this session, then %s %s"
+                      % (sender["email"], accepted, code, text.decode()))
+                return
+    fail("%s sent %d messages past a daily limit of %d" % (sender["email"], accepted, limit))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--exports", required=True)
@@ -154,7 +201,13 @@ def main():
     for domain in args.domains:
         boxes = check_exports(args.exports, domain)
         check_imap(args.address, args.ports["imaps"], context, args.server_name, boxes)
+        if domain.get("mta_sts_mode"):
+            check_mta_sts(args.address, args.ports["https"], context, domain)
     check_ports(args.address, args.ports, context, args.server_name)
+    limited = [d for d in args.domains if d.get("daily_limit", 0) and d["daily_limit"] <= 5]
+    for domain in limited:
+        check_daily_limit(args.address, args.ports["submission"], context, args.server_name, domain,
+                          check_exports(args.exports, domain))
 
 
 if __name__ == "__main__":

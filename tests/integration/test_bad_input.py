@@ -1,0 +1,70 @@
+"""Bad input fails before anything changes: no SSH connection, no API request, no record.
+
+The playbooks run against an inventory whose node cannot be reached (127.0.0.1, port 9: the
+discard port, nothing listens), so a run that tried to change anything would fail with
+'unreachable' instead of the input error these tests expect.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFq8pY1mTBNtVyPGzjfXHz0VZ1oHQ2vP7hX7C4J0AAAA ops@example.test"
+
+
+def run_playbook(tmp_path: Path, playbook: str, host_vars: dict) -> subprocess.CompletedProcess:
+    inventory = tmp_path / "hosts.json"
+    host = {"ansible_host": "127.0.0.1", "ansible_port": 9, "ansible_user": "root",
+            "ansible_python_interpreter": "/usr/bin/python3", "coldrig_ptr": "mx1.outreach-example.test",
+            "coldrig_public_ipv4": "192.0.2.10", "coldrig_admin_ssh_keys": [KEY]}
+    host.update(host_vars)
+    inventory.write_text(json.dumps({"coldrig_role_mta": {"hosts": {"mx1": host}},
+                                     "all": {"vars": {"coldrig_backend": "postfix"}}}))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_HOME=str(ROOT / ".ansible"),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(ROOT / "playbooks" / playbook)],
+                          capture_output=True, text=True, check=False, env=env, cwd=ROOT, timeout=300,
+                          stdin=subprocess.DEVNULL)
+
+
+def assert_failed_before_any_connection(result: subprocess.CompletedProcess, message: str) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert message in output, output
+    assert "UNREACHABLE" not in output, output
+    assert "changed=0" in output and "unreachable=0" in output, output
+
+
+def test_an_empty_admin_key_list_stops_the_harden_role_before_it_connects(tmp_path):
+    result = run_playbook(tmp_path, "harden.yml", {"coldrig_admin_ssh_keys": []})
+    assert_failed_before_any_connection(
+        result, "harden_admin_ssh_keys: the list is empty while root login or password login is to be turned off")
+
+
+def test_a_malformed_key_is_named_before_anything_changes(tmp_path):
+    result = run_playbook(tmp_path, "harden.yml", {"coldrig_admin_ssh_keys": ["not-a-key"]})
+    assert_failed_before_any_connection(result, "is not an SSH public key line")
+
+
+@pytest.mark.parametrize(("domains", "message"), [
+    ([{"name": "outreach-example.test", "dmarc_policy": "maybe"}],
+     "coldrig_domains[0] (outreach-example.test).dmarc_policy: 'maybe' is not one of none, quarantine, reject"),
+    ([{"name": "outreach-example.test", "spf_extra": ["include:_spf%d.relay.test" % n for n in range(11)]}],
+     "coldrig_domains[0] (outreach-example.test).spf_extra"),
+    ([{"name": "not a domain!"}], "coldrig_domains[0].name"),
+    ([{"name": "outreach-example.test", "mailboxes": 5000}],
+     "coldrig_domains[0] (outreach-example.test).mailboxes: 5000 is not from 0 to 1000"),
+])
+def test_a_bad_spec_stops_the_onboarding_before_any_node_or_record_changes(tmp_path, domains, message):
+    dns = {"provider": "rfc2136", "server": "127.0.0.1", "port": 9, "tsig_key_name": "k", "tsig_key_secret": "c2VjcmV0"}
+    result = run_playbook(tmp_path, "onboard.yml", {"coldrig_domains": domains, "coldrig_dns": dns})
+    assert_failed_before_any_connection(result, message)
+    assert "PLAY [Harden" not in result.stdout
