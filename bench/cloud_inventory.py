@@ -13,8 +13,8 @@ Every figure is the median of --repeat runs (each first parse with an emptied ca
 simulators run in a process of their own (so their HTTP servers do not share the GIL with the
 parse), without rate limits, with servers spread over three locations (regions).
 
-The baseline is hetzner.hcloud from the `ansible` package (ANSIBLE_PACKAGE below) with the
-`hcloud` library, installed only for this benchmark into build/bench-venv (created with
+The baseline is hetzner.hcloud from the `ansible` package (ANSIBLE_PACKAGE in bench/_baseline.py)
+with the `hcloud` library, installed only for this benchmark into build/bench-venv (created with
 /usr/bin/python3 -m venv on first use, shared with bench/dns_cloudflare.py; never into .venv,
 never a dependency of coldrig). Its plugin reads the simulator unchanged (api_endpoint option).
 
@@ -31,10 +31,8 @@ target exit 2), 1 otherwise. The simulators and the temporary directory are remo
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import select
 import shutil
 import signal
 import statistics
@@ -46,12 +44,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _baseline import ANSIBLE_PACKAGE, ensure_baseline_venv
+from _sim_process import SimProcess, serve_commands
+
 REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / ".venv"
-BASELINE_VENV = REPO / "build" / "bench-venv"
-ANSIBLE_PACKAGE = "ansible==12.3.0"
 HCLOUD_PACKAGE = "hcloud==2.27.0"  # as requirements/constraints.txt pins it
-SYSTEM_PYTHON = "/usr/bin/python3"
 TOKEN = "bench-cloud-token-0123456789abcdef0123456789abcdef0123456789abcdef01234567"
 CACHED_TARGET = 1.0
 
@@ -91,100 +89,23 @@ def serve_sim(kind: str, servers: int) -> int:
         for i in range(1, servers + 1):
             sim.add_droplet("mx%04d.bench.example" % i, region=("fra1", "ams3", "lon1")[i % 3],
                             tags=["coldrig_role:mta", "coldrig_fleet:bench-%d" % (i % 10)])
-    signal.signal(signal.SIGTERM, lambda *_unused: sys.exit(0))
-    sim.start()
-    out = sys.stdout
-    out.write(json.dumps({"base_url": sim.base_url}) + "\n")
-    out.flush()
-    try:
-        for line in sys.stdin:
-            cmd = json.loads(line)["cmd"]
-            if cmd == "stop":
-                break
-            if cmd == "reset":
-                sim.reset_metrics()
-                reply: Any = {"ok": True}
-            elif cmd == "stats":
-                endpoints: dict[str, int] = {}
-                for method, path in sim.requests:
-                    key = "%s %s" % (method, "/".join("{id}" if p.isdigit() else p for p in path.split("/")))
-                    endpoints[key] = endpoints.get(key, 0) + 1
-                reply = {"requests": sim.request_count, "endpoints": endpoints}
-            else:
-                reply = {"error": "unknown command %s" % cmd}
-            out.write(json.dumps(reply) + "\n")
-            out.flush()
-    finally:
-        sim.stop()
-    return 0
 
+    def answer(message: dict[str, Any]) -> Any:
+        if message["cmd"] == "reset":
+            sim.reset_metrics()
+            return {"ok": True}
+        if message["cmd"] == "stats":
+            endpoints: dict[str, int] = {}
+            for method, path in sim.requests:
+                key = "%s %s" % (method, "/".join("{id}" if p.isdigit() else p for p in path.split("/")))
+                endpoints[key] = endpoints.get(key, 0) + 1
+            return {"requests": sim.request_count, "endpoints": endpoints}
+        return {"error": "unknown command %s" % message["cmd"]}
 
-class SimProcess:
-    def __init__(self, kind: str, servers: int, timeout: float = 120):
-        self.timeout = timeout
-        self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
-            [str(VENV / "bin" / "python"), str(Path(__file__).resolve()), "--serve-sim", kind, str(servers)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=str(REPO), start_new_session=True)
-        try:
-            self.base_url = self._read()["base_url"]
-        except BaseException:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            raise
-
-    def _read(self) -> Any:
-        assert self.proc.stdout
-        if not select.select([self.proc.stdout], [], [], self.timeout)[0]:
-            raise RuntimeError("the simulator did not answer within %d s" % self.timeout)
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the simulator exited (status %s)" % self.proc.poll())
-        return json.loads(line)
-
-    def call(self, cmd: str) -> Any:
-        assert self.proc.stdin
-        self.proc.stdin.write((json.dumps({"cmd": cmd}) + "\n").encode())
-        self.proc.stdin.flush()
-        return self._read()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(OSError, ValueError):
-                assert self.proc.stdin
-                self.proc.stdin.write(b'{"cmd": "stop"}\n')
-                self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+    return serve_commands(sim, answer)
 
 
 # ------------------------------------------------------------ baseline venv
-def ensure_baseline_venv(timeout: float) -> Path:
-    """build/bench-venv with ANSIBLE_PACKAGE and HCLOUD_PACKAGE; created on first use, reused afterwards."""
-    python = BASELINE_VENV / "bin" / "python"
-
-    def installed(name: str) -> str | None:
-        if not python.exists():
-            return None
-        probe = subprocess.run([str(python), "-c", "import importlib.metadata as m; print(m.version(%r))" % name],
-                               capture_output=True, text=True, timeout=60, check=False)
-        return probe.stdout.strip() if probe.returncode == 0 else None
-
-    wanted = [p for p in (ANSIBLE_PACKAGE, HCLOUD_PACKAGE) if installed(p.split("==", maxsplit=1)[0]) != p.split("==", maxsplit=1)[1]]
-    if wanted:
-        print("installing %s into %s (only for this benchmark)..." % (" ".join(wanted), BASELINE_VENV.relative_to(REPO)),
-              flush=True)
-        if not python.exists():
-            subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(BASELINE_VENV)], check=True, timeout=300)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *wanted], check=True, timeout=timeout)
-        for package in wanted:
-            if installed(package.split("==")[0]) != package.split("==")[1]:
-                raise RuntimeError("%s does not hold %s after pip install" % (BASELINE_VENV, package))
-    return BASELINE_VENV
-
-
 def baseline_version(venv: Path) -> str:
     found = sorted(venv.glob("lib/python3*/site-packages/ansible_collections/hetzner/hcloud/MANIFEST.json"))
     if not found:
@@ -297,9 +218,9 @@ def main() -> int:  # pylint: disable=too-many-locals
     info: dict[str, Any] = {"servers": args.servers, "repeat": args.repeat, "cpus": os.cpu_count(),
                             "loadavg_start": os.getloadavg()}
     try:
-        baseline = None if args.skip_baseline else ensure_baseline_venv(args.timeout)
-        hcloud_sim = SimProcess("hcloud", args.servers)
-        do_sim = SimProcess("digitalocean", args.servers)
+        baseline = None if args.skip_baseline else ensure_baseline_venv((ANSIBLE_PACKAGE, HCLOUD_PACKAGE), args.timeout)
+        hcloud_sim = SimProcess(__file__, ["hcloud", str(args.servers)], timeout=120)
+        do_sim = SimProcess(__file__, ["digitalocean", str(args.servers)], timeout=120)
         sims += [hcloud_sim, do_sim]
         print("simulators: hcloud %s, digitalocean %s, %d servers each (own processes)" % (
             hcloud_sim.base_url, do_sim.base_url, args.servers), flush=True)

@@ -19,7 +19,7 @@ async_status); the fastest is the figure, the others are printed too. Every shap
 pushes to zones of its own, so each shape's first push is a real first push.
 
 The baseline is community.general from the `ansible` package (ANSIBLE_PACKAGE
-below), installed only for this benchmark into build/bench-venv (created with
+in bench/_baseline.py), installed only for this benchmark into build/bench-venv (created with
 /usr/bin/python3 -m venv on first use, reused afterwards; never into .venv). Its
 cloudflare_dns.py is copied into a temporary library/ with only the API endpoint
 constant changed to the simulator's URL (checked: exactly one line differs).
@@ -54,7 +54,6 @@ import json
 import os
 import re
 import resource
-import select
 import shutil
 import signal
 import subprocess
@@ -66,11 +65,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from _baseline import ANSIBLE_PACKAGE, ensure_baseline_venv
+from _sim_process import SimProcess, serve_commands
+
 REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / ".venv"
-BASELINE_VENV = REPO / "build" / "bench-venv"
-ANSIBLE_PACKAGE = "ansible==12.3.0"
-SYSTEM_PYTHON = "/usr/bin/python3"
 TOKEN = "bench-token-0123456789"
 API_ENDPOINT = "https://api.cloudflare.com/client/v4"
 CF_MODULE = "community/general/plugins/modules/cloudflare_dns.py"
@@ -152,105 +151,44 @@ def serve_sim(zones: list[str]) -> int:
     log: list[tuple[str, str]] = []
     handle = sim.handle
 
-    def logged(method, target, headers, body):  # the full target (with the query), to attribute /zones?name=
+    def logged(method, target, headers, body, host_header=None):  # the full target (with the query): /zones?name=
         log.append((method, target))
-        return handle(method, target, headers, body)
+        return handle(method, target, headers, body, host_header)
 
     sim.handle = logged  # type: ignore[method-assign]
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    sim.start()
-    out = sys.stdout
-    out.write(json.dumps({"base_url": sim.base_url, "zones": ids}) + "\n")
-    out.flush()
-    try:
-        for line in sys.stdin:
-            msg = json.loads(line)
-            cmd = msg["cmd"]
-            if cmd == "stop":
-                break
-            if cmd == "reset":
-                del log[:]
-                sim.reset_metrics()
-                reply: Any = {"ok": True}
-            elif cmd == "stats":
-                per_zone: dict[str, int] = {}
-                endpoints: dict[str, int] = {}
-                unattributed = 0
-                for method, target in list(log):
-                    url = urlsplit(target)
-                    parts = url.path.split("/")  # ['', 'client', 'v4', 'zones', id, 'dns_records', ...]
-                    zone = None
-                    if len(parts) > 4 and parts[3] == "zones":
-                        zone = by_id.get(parts[4])
-                    elif parts[3:] == ["zones"]:
-                        zone = (parse_qs(url.query).get("name") or [None])[0]
-                    if zone in ids:
-                        per_zone[zone] = per_zone.get(zone, 0) + 1
-                    else:
-                        unattributed += 1
-                    kind = "/".join("{id}" if len(p) == 32 else p for p in parts[3:])
-                    endpoints[f"{method} /{kind}"] = endpoints.get(f"{method} /{kind}", 0) + 1
-                reply = {"total": len(log), "sim_total": len(sim.requests), "per_zone": per_zone,
-                         "unattributed": unattributed, "endpoints": endpoints}
-            elif cmd == "records":
-                reply = {zone: [{k: r.get(k) for k in ("type", "name", "content", "priority", "ttl", "proxied")}
-                                for r in sim.records(zone)] for zone in msg["zones"]}
-            else:
-                reply = {"error": f"unknown command {cmd}"}
-            out.write(json.dumps(reply) + "\n")
-            out.flush()
-    finally:
-        sim.stop()
-    return 0
 
+    def answer(message: dict[str, Any]) -> Any:
+        cmd = message["cmd"]
+        if cmd == "reset":
+            del log[:]
+            sim.reset_metrics()
+            return {"ok": True}
+        if cmd == "stats":
+            per_zone: dict[str, int] = {}
+            endpoints: dict[str, int] = {}
+            unattributed = 0
+            for method, target in list(log):
+                url = urlsplit(target)
+                parts = url.path.split("/")  # ['', 'client', 'v4', 'zones', id, 'dns_records', ...]
+                zone = None
+                if len(parts) > 4 and parts[3] == "zones":
+                    zone = by_id.get(parts[4])
+                elif parts[3:] == ["zones"]:
+                    zone = (parse_qs(url.query).get("name") or [None])[0]
+                if zone in ids:
+                    per_zone[zone] = per_zone.get(zone, 0) + 1
+                else:
+                    unattributed += 1
+                kind = "/".join("{id}" if len(p) == 32 else p for p in parts[3:])
+                endpoints[f"{method} /{kind}"] = endpoints.get(f"{method} /{kind}", 0) + 1
+            return {"total": len(log), "sim_total": len(sim.requests), "per_zone": per_zone,
+                    "unattributed": unattributed, "endpoints": endpoints}
+        if cmd == "records":
+            return {zone: [{k: r.get(k) for k in ("type", "name", "content", "priority", "ttl", "proxied")}
+                           for r in sim.records(zone)] for zone in message["zones"]}
+        return {"error": f"unknown command {cmd}"}
 
-class SimProcess:
-    """The simulator in its own Python process, driven over a pipe."""
-
-    def __init__(self, zones: list[str], timeout: float = 60):
-        self.timeout = timeout
-        self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
-            [str(VENV / "bin" / "python"), str(Path(__file__).resolve()), "--serve-sim"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=str(REPO), start_new_session=True)
-        assert self.proc.stdin and self.proc.stdout
-        try:
-            self.proc.stdin.write((json.dumps(zones) + "\n").encode())
-            self.proc.stdin.flush()
-            hello = self._read()
-        except BaseException:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            raise
-        self.base_url: str = hello["base_url"]
-        self.zone_ids: dict[str, str] = hello["zones"]
-
-    def _read(self) -> Any:
-        assert self.proc.stdout
-        ready = select.select([self.proc.stdout], [], [], self.timeout)[0]
-        if not ready:
-            raise RuntimeError(f"the simulator did not answer within {self.timeout} s")
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the simulator exited (status {self.proc.poll()})")
-        return json.loads(line)
-
-    def call(self, cmd: str, **kw: Any) -> Any:
-        assert self.proc.stdin
-        self.proc.stdin.write((json.dumps({"cmd": cmd, **kw}) + "\n").encode())
-        self.proc.stdin.flush()
-        return self._read()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(OSError, ValueError):
-                assert self.proc.stdin
-                self.proc.stdin.write(b'{"cmd": "stop"}\n')
-                self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+    return serve_commands(sim, answer, zones=ids)
 
 
 # ------------------------------------------------------------ ansible runs
@@ -520,29 +458,6 @@ def measure(sim: SimProcess, tool: str, shape: str, zones: list[str], work: Path
 
 
 # ------------------------------------------------------------- baseline
-def ensure_baseline_venv(timeout: float) -> Path:
-    """build/bench-venv with ANSIBLE_PACKAGE; created on first use, reused afterwards."""
-    python = BASELINE_VENV / "bin" / "python"
-    wanted = ANSIBLE_PACKAGE.split("==")[1]
-
-    def installed() -> str | None:
-        if not python.exists():
-            return None
-        probe = subprocess.run([str(python), "-c", "import importlib.metadata as m; print(m.version('ansible'))"],
-                               capture_output=True, text=True, timeout=60, check=False)
-        return probe.stdout.strip() if probe.returncode == 0 else None
-
-    if installed() != wanted:
-        print(f"installing {ANSIBLE_PACKAGE} into {BASELINE_VENV.relative_to(REPO)} (only for this benchmark)...",
-              flush=True)
-        if not python.exists():
-            subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(BASELINE_VENV)], check=True, timeout=300)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", ANSIBLE_PACKAGE], check=True, timeout=timeout)
-        if installed() != wanted:
-            raise RuntimeError(f"{BASELINE_VENV} does not hold {ANSIBLE_PACKAGE} after pip install")
-    return BASELINE_VENV
-
-
 def patched_cloudflare_dns(venv: Path, base_url: str, library: Path) -> dict[str, str]:
     """Copy cloudflare_dns.py into ``library`` with only the API endpoint constant changed."""
     found = sorted(glob.glob(str(venv / "lib" / "python3*" / "site-packages" / "ansible_collections" / CF_MODULE)))
@@ -640,9 +555,9 @@ def main() -> int:  # pylint: disable=too-many-locals,too-many-branches,too-many
     try:
         baseline_venv = None
         if baseline_zones:
-            baseline_venv = ensure_baseline_venv(args.timeout)
+            baseline_venv = ensure_baseline_venv((ANSIBLE_PACKAGE,), args.timeout)
         all_zones = [z for zs in list(coldrig_zones.values()) + list(baseline_zones.values()) for z in zs]
-        sim = SimProcess(all_zones)
+        sim = SimProcess(__file__, [], first_line=all_zones)
         print(f"simulator at {sim.base_url} (own process, pid {sim.proc.pid}), {len(all_zones)} zones; "
               f"{n} zones per coldrig shape, {k if baseline_zones else 0} per baseline shape", flush=True)
         for shape in shapes:

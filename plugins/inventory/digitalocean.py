@@ -147,7 +147,6 @@ groups:
 """
 
 from ansible.errors import AnsibleParserError
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.coldrig.infra.plugins.module_utils.digitalocean import (
     DEFAULT_ENDPOINT,
@@ -158,52 +157,22 @@ from ansible_collections.coldrig.infra.plugins.module_utils.digitalocean import 
     host_vars,
     tag_labels,
 )
-from ansible_collections.coldrig.infra.plugins.module_utils.inventory import label_groups
-
-CACHE_VERSION = 1
+from ansible_collections.coldrig.infra.plugins.plugin_utils.inventory import CloudInventory
 
 
-class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+class InventoryModule(CloudInventory):
     NAME = "coldrig.infra.digitalocean"
+    FILE_SUFFIXES = ("digitalocean.yml", "digitalocean.yaml")
+    NODE, NODES, NAME_VAR = "droplet", "droplets", "do_name"
 
-    def verify_file(self, path):
-        return super(InventoryModule, self).verify_file(path) and path.endswith(("digitalocean.yml", "digitalocean.yaml"))
-
-    def parse(self, inventory, loader, path, cache=True):
-        super(InventoryModule, self).parse(inventory, loader, path, cache)
-        self._read_config_data(path)
-        query = {
+    def _query(self):
+        return {
             "api_endpoint": (self.get_option("api_endpoint") or DEFAULT_ENDPOINT).rstrip("/"),
             "tag": self.get_option("tag") or "",
             "status": sorted(self.get_option("status") or []),
             "regions": sorted(self.get_option("regions") or []),
             "sizes": sorted(self.get_option("sizes") or []),
         }
-        droplets = None
-        cache_key = self.get_cache_key(path)
-        update_cache = bool(self.get_option("cache")) and not cache  # --flush-cache / refresh_inventory
-        if self.get_option("cache") and cache:
-            cached = self._cache.get(cache_key)
-            if isinstance(cached, dict) and cached.get("version") == CACHE_VERSION and cached.get("query") == query:
-                droplets = cached["droplets"]
-                self.display.vvv("coldrig.infra.digitalocean: %d droplets from the inventory cache" % len(droplets))
-            else:
-                update_cache = True
-        if droplets is None:
-            droplets = self._fetch(path, query)
-        if update_cache:
-            self._cache[cache_key] = {"version": CACHE_VERSION, "query": query, "droplets": droplets}
-        self._populate(droplets)
-
-    def _api_token(self):
-        token = self.get_option("api_token")
-        if token and self.templar.is_possibly_template(token):
-            self.templar.available_variables = self._vars  # extra vars: -e @vault.yml
-            try:
-                token = self.templar.template(token)
-            except Exception as exc:  # says which variable is undefined, never a value
-                raise AnsibleParserError("api_token: the template could not be rendered: %s" % exc) from None
-        return str(token) if token else None  # str() decrypts an inline !vault value
 
     def _fetch(self, path, query):
         """The facts of every droplet the options choose (the API's answer, in the form the cache keeps)."""
@@ -217,57 +186,24 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         except DigitalOceanError as exc:
             raise AnsibleParserError("coldrig.infra.digitalocean (%s): %s" % (path, exc)) from None
 
-    def _hostname(self, template, variables):
-        if not template:
-            return variables["do_name"]
-        self.templar.available_variables = variables
-        try:
-            name = self.templar.template(template)
-        except Exception as exc:
-            raise AnsibleParserError("hostname: the template %r failed for droplet %s: %s" % (
-                template, variables["do_name"], exc)) from None
-        name = str(name).strip() if name is not None else ""
-        if not name:
-            raise AnsibleParserError("hostname: the template %r gave an empty name for droplet %s" % (
-                template, variables["do_name"]))
-        return name
+    def _host_vars(self, facts, connect_with):
+        return host_vars(facts, connect_with=connect_with)
 
-    def _populate(self, droplets):
-        strict = self.get_option("strict")
-        connect_with = self.get_option("connect_with")
-        group = self.get_option("group")
-        if group:
-            group = self.inventory.add_group(group)
-        taken = {}
-        for facts in droplets:
-            variables = host_vars(facts, connect_with=connect_with)
-            name = facts["do_name"]
-            if "ansible_host" not in variables:
-                _address, why = connect_address(facts, connect_with)
-                message = "coldrig.infra.digitalocean: droplet %s (%s) has no ansible_host: %s" % (
-                    name, facts["do_id"], why)
-                if strict:
-                    raise AnsibleParserError(message)
-                self.display.warning(message)
-            _labels, conflicts = tag_labels(facts["do_tags"])
-            for key in conflicts:
-                values = [t for t in facts["do_tags"] if t.partition(":")[0] == key]
-                self.display.warning("coldrig.infra.digitalocean: droplet %s has the tags %s; coldrig_labels.%s is "
-                                     "%r (the first); remove the others" % (
-                                         name, ", ".join(values), key, variables["coldrig_labels"][key]))
-            hostname = self._hostname(self.get_option("hostname"), variables)
-            if hostname in taken:
-                raise AnsibleParserError("hostname: droplets %s and %s (%s) both become host %s; DigitalOcean allows "
-                                         "one name twice: rename one, or set a hostname template that tells them "
-                                         "apart (e.g. \"{{ do_name }}-{{ do_id }}\")" % (
-                                             taken[hostname], facts["do_id"], name, hostname))
-            taken[hostname] = "%s (%s)" % (name, facts["do_id"])
-            self.inventory.add_host(hostname, group=group or None)
-            for key, value in variables.items():
-                self.inventory.set_variable(hostname, key, value)
-            for group_name in label_groups(variables["coldrig_labels"]):
-                self.inventory.add_group(group_name)
-                self.inventory.add_child(group_name, hostname)
-            self._set_composite_vars(self.get_option("compose"), variables, hostname, strict=strict)
-            self._add_host_to_composed_groups(self.get_option("groups"), variables, hostname, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, hostname, strict=strict)
+    def _no_address(self, facts, connect_with):
+        return connect_address(facts, connect_with)[1]
+
+    def _node(self, facts):
+        return "%s (%s)" % (facts["do_name"], facts["do_id"])
+
+    def _check_node(self, facts, variables):
+        _labels, conflicts = tag_labels(facts["do_tags"])
+        for key in conflicts:
+            values = [t for t in facts["do_tags"] if t.partition(":")[0] == key]
+            self.display.warning("coldrig.infra.digitalocean: droplet %s has the tags %s; coldrig_labels.%s is "
+                                 "%r (the first); remove the others" % (
+                                     facts["do_name"], ", ".join(values), key, variables["coldrig_labels"][key]))
+
+    def _hostname_clash(self, first, facts, hostname):
+        return ("hostname: droplets %s and %s (%s) both become host %s; DigitalOcean allows one name twice: rename "
+                "one, or set a hostname template that tells them apart (e.g. \"{{ do_name }}-{{ do_id }}\")" % (
+                    first, facts["do_id"], facts["do_name"], hostname))

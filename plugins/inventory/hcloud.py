@@ -136,7 +136,6 @@ compose:
 """
 
 from ansible.errors import AnsibleParserError
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.coldrig.infra.plugins.module_utils.hcloud import (
     DEFAULT_ENDPOINT,
@@ -147,21 +146,16 @@ from ansible_collections.coldrig.infra.plugins.module_utils.hcloud import (
     host_vars,
     server_facts,
 )
-from ansible_collections.coldrig.infra.plugins.module_utils.inventory import label_groups
-
-CACHE_VERSION = 1
+from ansible_collections.coldrig.infra.plugins.plugin_utils.inventory import CloudInventory
 
 
-class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+class InventoryModule(CloudInventory):
     NAME = "coldrig.infra.hcloud"
+    FILE_SUFFIXES = ("hcloud.yml", "hcloud.yaml")
+    NODE, NODES, NAME_VAR = "server", "servers", "hcloud_name"
 
-    def verify_file(self, path):
-        return super(InventoryModule, self).verify_file(path) and path.endswith(("hcloud.yml", "hcloud.yaml"))
-
-    def parse(self, inventory, loader, path, cache=True):
-        super(InventoryModule, self).parse(inventory, loader, path, cache)
-        self._read_config_data(path)
-        query = {
+    def _query(self):
+        return {
             "api_endpoint": (self.get_option("api_endpoint") or DEFAULT_ENDPOINT).rstrip("/"),
             "label_selector": self.get_option("label_selector") or "",
             "status": sorted(self.get_option("status") or []),
@@ -169,31 +163,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             "types": sorted(self.get_option("types") or []),
             "network": str(self.get_option("network") or ""),
         }
-        servers = None
-        cache_key = self.get_cache_key(path)
-        update_cache = bool(self.get_option("cache")) and not cache  # --flush-cache / refresh_inventory
-        if self.get_option("cache") and cache:
-            cached = self._cache.get(cache_key)
-            if isinstance(cached, dict) and cached.get("version") == CACHE_VERSION and cached.get("query") == query:
-                servers = cached["servers"]
-                self.display.vvv("coldrig.infra.hcloud: %d servers from the inventory cache" % len(servers))
-            else:
-                update_cache = True
-        if servers is None:
-            servers = self._fetch(path, query)
-        if update_cache:
-            self._cache[cache_key] = {"version": CACHE_VERSION, "query": query, "servers": servers}
-        self._populate(servers)
-
-    def _api_token(self):
-        token = self.get_option("api_token")
-        if token and self.templar.is_possibly_template(token):
-            self.templar.available_variables = self._vars  # extra vars: -e @vault.yml
-            try:
-                token = self.templar.template(token)
-            except Exception as exc:  # says which variable is undefined, never a value
-                raise AnsibleParserError("api_token: the template could not be rendered: %s" % exc) from None
-        return str(token) if token else None  # str() decrypts an inline !vault value
 
     def _fetch(self, path, query):
         """The facts of every server the options choose (the API's answer, in the form the cache keeps)."""
@@ -218,48 +187,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             servers = [s for s in servers if any(p.network.id == ids[0] for p in s.private_net or [])]
         return [server_facts(s, names) for s in servers]
 
-    def _hostname(self, template, variables):
-        if not template:
-            return variables["hcloud_name"]
-        self.templar.available_variables = variables
-        try:
-            name = self.templar.template(template)
-        except Exception as exc:
-            raise AnsibleParserError("hostname: the template %r failed for server %s: %s" % (
-                template, variables["hcloud_name"], exc)) from None
-        name = str(name).strip() if name is not None else ""
-        if not name:
-            raise AnsibleParserError("hostname: the template %r gave an empty name for server %s" % (
-                template, variables["hcloud_name"]))
-        return name
+    def _host_vars(self, facts, connect_with):
+        return host_vars(facts, connect_with=connect_with, network=self.get_option("network") or None)
 
-    def _populate(self, servers):
-        strict = self.get_option("strict")
-        connect_with, network = self.get_option("connect_with"), self.get_option("network") or None
-        group = self.get_option("group")
-        if group:
-            group = self.inventory.add_group(group)
-        taken = {}
-        for facts in servers:
-            variables = host_vars(facts, connect_with=connect_with, network=network)
-            if "ansible_host" not in variables:
-                _address, why = connect_address(facts, connect_with, network)
-                message = "coldrig.infra.hcloud: server %s has no ansible_host: %s" % (facts["hcloud_name"], why)
-                if strict:
-                    raise AnsibleParserError(message)
-                self.display.warning(message)
-            hostname = self._hostname(self.get_option("hostname"), variables)
-            if hostname in taken:
-                raise AnsibleParserError("hostname: servers %s and %s both become host %s; make the hostname "
-                                         "template unique (e.g. add hcloud_name or hcloud_id)" % (
-                                             taken[hostname], facts["hcloud_name"], hostname))
-            taken[hostname] = facts["hcloud_name"]
-            self.inventory.add_host(hostname, group=group or None)
-            for key, value in variables.items():
-                self.inventory.set_variable(hostname, key, value)
-            for name in label_groups(variables["coldrig_labels"]):
-                self.inventory.add_group(name)
-                self.inventory.add_child(name, hostname)
-            self._set_composite_vars(self.get_option("compose"), variables, hostname, strict=strict)
-            self._add_host_to_composed_groups(self.get_option("groups"), variables, hostname, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, hostname, strict=strict)
+    def _no_address(self, facts, connect_with):
+        return connect_address(facts, connect_with, self.get_option("network") or None)[1]
+
+    def _hostname_clash(self, first, facts, hostname):
+        return ("hostname: servers %s and %s both become host %s; make the hostname template unique (e.g. add "
+                "hcloud_name or hcloud_id)" % (first, facts["hcloud_name"], hostname))

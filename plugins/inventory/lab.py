@@ -72,10 +72,8 @@ import os
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 
-from ansible_collections.coldrig.infra.plugins.module_utils.inventory import (
-    label_groups,
-    normalise_host_vars,
-)
+from ansible_collections.coldrig.infra.plugins.module_utils.inventory import normalise_host_vars
+from ansible_collections.coldrig.infra.plugins.plugin_utils.inventory import add_node
 
 STATE_VERSION = 1
 # QEMU user networking: every connection from the host reaches the guest from this address.
@@ -214,13 +212,4 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             if not self.get_option("include_stopped") and not qemu_running(
                     node.get("pid"), state.get("lab_id"), name):
                 continue
-            host_vars = node_host_vars(node, state)
-            self.inventory.add_host(name)
-            for key, value in host_vars.items():
-                self.inventory.set_variable(name, key, value)
-            for group in label_groups(host_vars["coldrig_labels"]):
-                self.inventory.add_group(group)
-                self.inventory.add_child(group, name)
-            self._set_composite_vars(self.get_option("compose"), host_vars, name, strict=strict)
-            self._add_host_to_composed_groups(self.get_option("groups"), host_vars, name, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), host_vars, name, strict=strict)
+            add_node(self, name, node_host_vars(node, state), strict=strict)

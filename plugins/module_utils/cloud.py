@@ -6,9 +6,10 @@
 Used by the ``server`` and ``rdns`` modules and by the ``cloud_nodes`` filter that checks the
 provisioning spec: the checks every provider shares (mail host names, labels and what each
 provider allows in them, OpenSSH public keys, admin user names), the cloud-init document that
-creates the admin user, the SSH banner wait, and ``nodes_for`` - a small adapter per provider
+creates the admin user, the SSH banner wait, ``nodes_for`` - a small adapter per provider
 over its client (``HcloudClient``, ``DigitalOceanClient``) so that the modules read, compare
-and act without knowing which API is behind it. Every API call lives in those clients.
+and act without knowing which API is behind it -, and the start and end of those modules
+(``missing_library``, ``run_module``). Every API call lives in the clients.
 
 Errors are ``CloudError`` whose text starts with the field it is about ("name: ...",
 "labels.coldrig_fleet: ..."); failures of an API are the clients' own errors
@@ -24,9 +25,11 @@ import os
 import re
 import socket
 import time
+import traceback
 
 from ansible_collections.coldrig.infra.plugins.module_utils import digitalocean as do
 from ansible_collections.coldrig.infra.plugins.module_utils import hcloud as hc
+from ansible_collections.coldrig.infra.plugins.module_utils.api_common import openssh_fingerprint
 from ansible_collections.coldrig.infra.plugins.module_utils.inventory import (
     label_groups,
     normalise_host_vars,
@@ -133,11 +136,11 @@ def labels_to_tags(labels):
 
 def key_fingerprint(public_key, field="ssh_keys"):
     """The MD5 fingerprint both providers give an OpenSSH public key; a CloudError naming ``field`` if it is none."""
-    try:
-        return hc.ssh_key_fingerprint(public_key)
-    except hc.HcloudError:
+    fingerprint = openssh_fingerprint(public_key)
+    if fingerprint is None:
         raise CloudError("%s: not an OpenSSH public key 'TYPE BASE64 [COMMENT]' (the line of a .pub file such as "
                          "~/.ssh/id_ed25519.pub): %r" % (field, (public_key or "")[:40]))
+    return fingerprint
 
 
 def check_ssh_keys(keys, field="ssh_keys"):
@@ -202,27 +205,28 @@ def cloud_init(admin_user, admin_ssh_keys):
     return "\n".join(lines) + "\n"
 
 
-def token_from(provider, api_token, environ=None):
-    """The API token: the one given, else the provider's environment variables; a CloudError naming them."""
-    if api_token:
-        return api_token
+def _first_set(names, environ=None):
+    """The value of the first of these environment variables that is set and not empty, else None."""
     environ = os.environ if environ is None else environ
-    for name in TOKEN_ENV[provider]:
+    for name in names:
         if environ.get(name):
             return environ[name]
-    raise CloudError("api_token: not given, and none of %s is set in the controller's environment: give the %s API "
-                     "token as api_token (from a vault) or in %s" % (
-                         ", ".join(TOKEN_ENV[provider]), PROVIDER_NAMES[provider], TOKEN_ENV[provider][0]))
+    return None
+
+
+def token_from(provider, api_token, environ=None):
+    """The API token: the one given, else the provider's environment variables; a CloudError naming them."""
+    token = api_token or _first_set(TOKEN_ENV[provider], environ)
+    if not token:
+        raise CloudError("api_token: not given, and none of %s is set in the controller's environment: give the %s "
+                         "API token as api_token (from a vault) or in %s" % (
+                             ", ".join(TOKEN_ENV[provider]), PROVIDER_NAMES[provider], TOKEN_ENV[provider][0]))
+    return token
 
 
 def endpoint_from(provider, api_endpoint, environ=None):
-    if api_endpoint:
-        return api_endpoint
-    environ = os.environ if environ is None else environ
-    for name in ENDPOINT_ENV[provider]:
-        if environ.get(name):
-            return environ[name]
-    return DEFAULT_ENDPOINT[provider]
+    """The API's base URL: the one given, else the provider's environment variable, else its default."""
+    return api_endpoint or _first_set(ENDPOINT_ENV[provider], environ) or DEFAULT_ENDPOINT[provider]
 
 
 # ------------------------------------------------------------- SSH banner
@@ -286,6 +290,24 @@ class _Nodes(object):
         """The groups the inventory plugin puts a node with these labels in (its default ``group`` option)."""
         return [INVENTORY_GROUP[self.provider]] + label_groups(labels)
 
+    def ensure_keys(self, public_keys):
+        """(the keys to create a node with, {name, fingerprint, uploaded} of each): uploaded where missing."""
+        refs, keys = [], []
+        for key in public_keys:
+            bound, uploaded = self.client.ensure_ssh_key(ssh_key_name(key), key)
+            refs.append(bound)
+            keys.append({"name": bound.name, "fingerprint": bound.fingerprint, "uploaded": uploaded})
+        return refs, keys
+
+    def power_on(self, raw, wait, timeout):
+        return self.client.power_on(raw, wait=wait, timeout=timeout)
+
+    def power_off(self, raw, wait, timeout):
+        return self.client.power_off(raw, graceful=True, wait=wait, timeout=timeout)
+
+    def reload(self, raw):
+        return self.client.reload(raw)
+
 
 class HcloudNodes(_Nodes):
     provider = "hcloud"
@@ -310,14 +332,6 @@ class HcloudNodes(_Nodes):
     def host_vars(self, raw):
         return hc.host_vars(self.facts(raw))
 
-    def ensure_keys(self, public_keys):
-        refs, keys = [], []
-        for key in public_keys:
-            bound, uploaded = self.client.ensure_ssh_key(ssh_key_name(key), key)
-            refs.append(bound)
-            keys.append({"name": bound.name, "fingerprint": bound.fingerprint, "uploaded": uploaded})
-        return refs, keys
-
     def create(self, name, server_type, image, location, key_refs, labels, user_data, start, wait, timeout):
         return self.client.create_server(name, server_type, image, location=location, ssh_keys=key_refs,
                                          labels=labels, user_data=user_data, start=start, wait=wait, timeout=timeout)
@@ -326,12 +340,6 @@ class HcloudNodes(_Nodes):
         """Wait until a node that is being created, started or stopped has settled (running or off)."""
         return self.client.wait_for_status(raw, ("running", "off"), timeout=timeout,
                                            doing="waiting for server %s" % raw.name)
-
-    def power_on(self, raw, wait, timeout):
-        return self.client.power_on(raw, wait=wait, timeout=timeout)
-
-    def power_off(self, raw, wait, timeout):
-        return self.client.power_off(raw, graceful=True, wait=wait, timeout=timeout)
 
     def delete(self, raw, wait, timeout):
         return self.client.delete_server(raw, wait=wait, timeout=timeout)
@@ -346,9 +354,6 @@ class HcloudNodes(_Nodes):
 
     def set_labels(self, raw, labels):
         return self.client.update_labels(raw, labels)
-
-    def reload(self, raw):
-        return self.client.reload(raw)
 
 
 class DigitalOceanNodes(_Nodes):
@@ -373,14 +378,6 @@ class DigitalOceanNodes(_Nodes):
     def host_vars(self, raw):
         return do.host_vars(self.facts(raw))
 
-    def ensure_keys(self, public_keys):
-        refs, keys = [], []
-        for key in public_keys:
-            bound, uploaded = self.client.ensure_ssh_key(ssh_key_name(key), key)
-            refs.append(bound)
-            keys.append({"name": bound.name, "fingerprint": bound.fingerprint, "uploaded": uploaded})
-        return refs, keys
-
     def create(self, name, server_type, image, location, key_refs, labels, user_data, start, wait, timeout):
         droplet = self.client.create_droplet(name, server_type, image, region=location, ssh_keys=key_refs,
                                              tags=labels_to_tags(labels), user_data=user_data, wait=wait or not start,
@@ -393,12 +390,6 @@ class DigitalOceanNodes(_Nodes):
     def wait_settled(self, raw, timeout):
         return self.client.wait_for_status(raw, ("active", "off"), timeout=timeout,
                                            doing="waiting for droplet %s" % raw.name)
-
-    def power_on(self, raw, wait, timeout):
-        return self.client.power_on(raw, wait=wait, timeout=timeout)
-
-    def power_off(self, raw, wait, timeout):
-        return self.client.power_off(raw, graceful=True, wait=wait, timeout=timeout)
 
     def delete(self, raw, wait, timeout):
         return self.client.delete_droplet(raw)
@@ -434,21 +425,15 @@ class DigitalOceanNodes(_Nodes):
             changed = self.client.remove_tags(self.client.reload(raw), remove) or changed
         return changed
 
-    def reload(self, raw):
-        return self.client.reload(raw)
-
 
 def nodes_for(provider, api_token, api_endpoint=None, timeout=30.0, poll_interval=None):
     """The adapter of ``provider`` over a client with this token and end point (no request is made)."""
     check_provider(provider)
-    if provider == "hcloud":
-        kwargs = {"timeout": timeout}
-        if poll_interval is not None:
-            kwargs["poll_interval"] = poll_interval
-        return HcloudNodes(hc.HcloudClient(api_token, api_endpoint=api_endpoint or hc.DEFAULT_ENDPOINT, **kwargs))
     kwargs = {"timeout": timeout}
     if poll_interval is not None:
         kwargs["poll_interval"] = poll_interval
+    if provider == "hcloud":
+        return HcloudNodes(hc.HcloudClient(api_token, api_endpoint=api_endpoint or hc.DEFAULT_ENDPOINT, **kwargs))
     return DigitalOceanNodes(do.DigitalOceanClient(api_token, api_endpoint=api_endpoint or do.DEFAULT_ENDPOINT,
                                                    **kwargs))
 
@@ -460,3 +445,31 @@ def planned_host_vars(provider, name, server_type, location, labels):
 
 
 API_ERRORS = (hc.HcloudError, do.DigitalOceanError)
+
+
+# ---------------------------------------------------------- module plumbing
+def missing_library(provider):
+    """(name, import error) of the Python library ``provider`` needs when the controller lacks it, else None."""
+    if provider == "hcloud" and not hc.HAS_HCLOUD:
+        return "hcloud", hc.HCLOUD_IMPORT_ERROR
+    if provider == "digitalocean" and not do.HAS_DIGITALOCEAN:
+        return "python-digitalocean", do.DIGITALOCEAN_IMPORT_ERROR
+    return None
+
+
+def run_module(module, result, work):
+    """Call ``work()``, which fills ``result``, then exit the module with ``result``.
+
+    A CloudError (it names the field) or an API error (it says what was being done) fails the
+    module with its text, anything else with its type and traceback; ``result`` then reports what
+    was done before the failure. The diff is left out unless the run asked for one.
+    """
+    try:
+        work()
+    except (CloudError,) + API_ERRORS as exc:
+        module.fail_json(msg=str(exc), **result)
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg="%s: %s" % (type(exc).__name__, exc), exception=traceback.format_exc(), **result)
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)

@@ -15,8 +15,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import email.utils
-import time
 import traceback
 
 try:
@@ -34,6 +32,8 @@ try:
 except ImportError:
     HAS_TENACITY = False
     TENACITY_IMPORT_ERROR = traceback.format_exc()
+
+from ansible_collections.coldrig.infra.plugins.module_utils.api_common import retry_after as _retry_after
 
 HAS_CLOUDFLARE_DEPS = HAS_HTTPX and HAS_TENACITY
 CLOUDFLARE_DEPS_ERROR = HTTPX_IMPORT_ERROR or TENACITY_IMPORT_ERROR
@@ -80,21 +80,6 @@ def _flatten(errors):
         flat.append({"code": item.get("code"), "message": str(item.get("message", ""))})
         flat.extend(_flatten(item.get("error_chain")))
     return flat
-
-
-def _retry_after(value, now=None):
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class CloudflareClient(object):

@@ -32,10 +32,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import binascii
-import email.utils
-import hashlib
 import random
 import re
 import time
@@ -54,6 +50,12 @@ except ImportError:
     HAS_DIGITALOCEAN = False
     DIGITALOCEAN_IMPORT_ERROR = traceback.format_exc()
 
+from ansible_collections.coldrig.infra.plugins.module_utils.api_common import (
+    as_list,
+    openssh_fingerprint,
+    poll_status,
+    retry_after as _retry_after,
+)
 from ansible_collections.coldrig.infra.plugins.module_utils.inventory import normalise_host_vars
 
 PROVIDER = "digitalocean"
@@ -149,18 +151,11 @@ def is_fqdn(name):
 
 def ssh_key_fingerprint(public_key, field="public_key"):
     """The fingerprint DigitalOcean gives an OpenSSH public key: MD5 of the key blob, colon-separated hex."""
-    parts = (public_key or "").strip().split()
-    try:
-        blob = base64.b64decode(parts[1].encode("ascii"), validate=True) if len(parts) >= 2 else b""
-    except (binascii.Error, ValueError, UnicodeEncodeError):
-        blob = b""
-    declared = parts[0] if parts else ""
-    length = int.from_bytes(blob[:4], "big") if len(blob) >= 4 else -1
-    if not blob or blob[4:4 + length].decode("ascii", "replace") != declared:
+    fingerprint = openssh_fingerprint(public_key)
+    if fingerprint is None:
         raise DigitalOceanError("%s: not an OpenSSH public key 'TYPE BASE64 [COMMENT]' "
                                 "(as in ~/.ssh/id_ed25519.pub): %r" % (field, (public_key or "")[:40]))
-    digest = hashlib.md5(blob).hexdigest()  # nosec - the fingerprint DigitalOcean documents, not a security check
-    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+    return fingerprint
 
 
 # ------------------------------------------------------------- host variables
@@ -279,21 +274,6 @@ def host_vars(droplet, connect_with="public_ipv4"):
     if address is not None:
         out["ansible_host"] = address
     return out
-
-
-def _retry_after(value, now=None):
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _page_number(url):
@@ -472,7 +452,7 @@ class DigitalOceanClient(object):
         return [droplet_facts(data) for data in self._droplet_data(tag, status, region, size)]
 
     def _droplet_data(self, tag, status, region, size):
-        statuses, regions, sizes = set(_as_list(status)), set(_as_list(region)), set(_as_list(size))
+        statuses, regions, sizes = set(as_list(status)), set(as_list(region)), set(as_list(size))
         for value in statuses:
             if value not in DROPLET_STATUSES:
                 raise DigitalOceanError("status: %r is not one of %s" % (value, ", ".join(DROPLET_STATUSES)))
@@ -649,15 +629,11 @@ class DigitalOceanClient(object):
 
     def wait_for_status(self, droplet, statuses, timeout=ACTION_TIMEOUT, doing=None):
         """Poll the droplet until its status is one of ``statuses``; the reloaded droplet."""
-        deadline = time.monotonic() + timeout
-        while True:
-            droplet = self.reload(droplet)
-            if droplet.status in statuses:
-                return droplet
-            if time.monotonic() >= deadline:
-                raise DigitalOceanError("droplet %s is still %s after %d s, not %s" % (
-                    droplet.name, droplet.status, timeout, " or ".join(statuses)), error_id="timeout", doing=doing)
-            time.sleep(self.poll_interval)
+        droplet, settled = poll_status(self.reload, droplet, statuses, timeout, self.poll_interval)
+        if not settled:
+            raise DigitalOceanError("droplet %s is still %s after %d s, not %s" % (
+                droplet.name, droplet.status, timeout, " or ".join(statuses)), error_id="timeout", doing=doing)
+        return droplet
 
     # ---- actions
     def droplet_action(self, droplet, action_type, doing=None, timeout=ACTION_TIMEOUT, **params):
@@ -741,14 +717,6 @@ class DigitalOceanClient(object):
                     return key, False
             raise
         return self._ssh_key(body["ssh_key"]), True
-
-
-def _as_list(value):
-    if value is None or value == "":
-        return []
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [v for v in value if v not in (None, "")]
-    return [value]
 
 
 def _ssh_key_ref(ref, field="ssh_keys"):

@@ -20,10 +20,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import binascii
 import contextlib
-import hashlib
 import ipaddress
 import time
 import traceback
@@ -44,6 +41,11 @@ except ImportError:
     HAS_HCLOUD = False
     HCLOUD_IMPORT_ERROR = traceback.format_exc()
 
+from ansible_collections.coldrig.infra.plugins.module_utils.api_common import (
+    as_list,
+    openssh_fingerprint,
+    poll_status,
+)
 from ansible_collections.coldrig.infra.plugins.module_utils.inventory import normalise_host_vars
 
 PROVIDER = "hcloud"
@@ -128,18 +130,11 @@ def check_token(api_token):
 
 def ssh_key_fingerprint(public_key):
     """The fingerprint Hetzner Cloud gives an OpenSSH public key: MD5 of the key blob, colon-separated hex."""
-    parts = (public_key or "").strip().split()
-    try:
-        blob = base64.b64decode(parts[1].encode("ascii"), validate=True) if len(parts) >= 2 else b""
-    except (binascii.Error, ValueError, UnicodeEncodeError):
-        blob = b""
-    declared = parts[0] if parts else ""
-    length = int.from_bytes(blob[:4], "big") if len(blob) >= 4 else -1
-    if not blob or blob[4:4 + length].decode("ascii", "replace") != declared:
+    fingerprint = openssh_fingerprint(public_key)
+    if fingerprint is None:
         raise HcloudError("the SSH public key is not in OpenSSH format 'TYPE BASE64 [COMMENT]' "
                           "(as in ~/.ssh/id_ed25519.pub): %r" % (public_key or "")[:40])
-    digest = hashlib.md5(blob).hexdigest()  # nosec - the fingerprint Hetzner documents, not a security check
-    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+    return fingerprint
 
 
 def default_ipv4_ptr(ip):
@@ -151,14 +146,6 @@ def first_ipv6_address(network):
     """The address Hetzner configures on a server from its /64: the network's ::1."""
     net = ipaddress.ip_network(u"%s" % network, strict=False)
     return (net.network_address + 1).compressed
-
-
-def _as_list(value):
-    if value is None or value == "":
-        return []
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [v for v in value if v not in (None, "")]
-    return [value]
 
 
 def _norm_ptr(ptr):
@@ -339,12 +326,12 @@ class HcloudClient(object):
     def list_servers(self, label_selector=None, status=None, location=None, server_type=None):
         """Every server matching all filters given: label selector and status by the API, location
         and server type (a name or a list of names each) here, since the API cannot filter by them."""
-        locations, types = set(_as_list(location)), set(_as_list(server_type))
+        locations, types = set(as_list(location)), set(as_list(server_type))
         params = {}
         if label_selector:
             params["label_selector"] = label_selector
-        if _as_list(status):
-            params["status"] = _as_list(status)
+        if as_list(status):
+            params["status"] = as_list(status)
         with self._api("listing servers"):
             servers = self._client.servers.get_all(**params)
         return [s for s in servers
@@ -471,15 +458,11 @@ class HcloudClient(object):
 
     def wait_for_status(self, server, statuses, timeout=ACTION_TIMEOUT, doing=None):
         """Poll the server until its status is one of ``statuses``; the reloaded server."""
-        deadline = time.monotonic() + timeout
-        while True:
-            server = self.reload(server)
-            if server.status in statuses:
-                return server
-            if time.monotonic() >= deadline:
-                raise HcloudError("server %s is still %s after %g s, not %s" % (
-                    server.name, server.status, timeout, " or ".join(statuses)), code="timeout", doing=doing)
-            time.sleep(self.poll_interval)
+        server, settled = poll_status(self.reload, server, statuses, timeout, self.poll_interval)
+        if not settled:
+            raise HcloudError("server %s is still %s after %g s, not %s" % (
+                server.name, server.status, timeout, " or ".join(statuses)), code="timeout", doing=doing)
+        return server
 
     def _server_action(self, server, doing, start, timeout, **kwargs):
         """Start an Action on the server; when it is ``locked`` by a running Action, wait for that and retry once."""

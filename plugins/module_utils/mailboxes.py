@@ -438,15 +438,22 @@ def _root_hint(exc):
     return ""
 
 
-def read_users(path, domain):
-    """The passwd-file of ``domain``: {local part: entry}, in file order, and its bytes (None when absent)."""
+def _read_bytes(path, field):
+    """The file's bytes, None when it does not exist; a MailboxError naming ``field`` when it cannot be read."""
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            return handle.read()
     except (IOError, OSError) as exc:
         if exc.errno == errno.ENOENT:
-            return {}, None
-        raise MailboxError("users_dir: cannot read %s: %s%s" % (path, exc.strerror or exc, _root_hint(exc)))
+            return None
+        raise MailboxError("%s: cannot read %s: %s%s" % (field, path, exc.strerror or exc, _root_hint(exc)))
+
+
+def read_users(path, domain):
+    """The passwd-file of ``domain``: {local part: entry}, in file order, and its bytes (None when absent)."""
+    data = _read_bytes(path, "users_dir")
+    if data is None:
+        return {}, None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -493,13 +500,9 @@ def render_users(domain, entries, uid, gid, mail_root):
 
 def read_state(path, domain):
     """The domain's history {local part: record} and the file's bytes (None when absent)."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except (IOError, OSError) as exc:
-        if exc.errno == errno.ENOENT:
-            return {}, None
-        raise MailboxError("state_dir: cannot read %s: %s%s" % (path, exc.strerror or exc, _root_hint(exc)))
+    data = _read_bytes(path, "state_dir")
+    if data is None:
+        return {}, None
     try:
         state = json.loads(data.decode("utf-8"))
         history = state["mailboxes"]
@@ -530,6 +533,22 @@ def _fsync_dir(directory):
         os.close(fd)
 
 
+def _set_mode(path, mode, gid):
+    """Give ``path`` ``mode`` and, unless ``gid`` is None, that group."""
+    os.chmod(path, mode)
+    if gid is not None:
+        os.chown(path, -1, gid)
+
+
+def _put_back_mode(path, mode, gid, check_mode):
+    """True when ``path`` has another mode or group than ``mode`` and ``gid``, which are put back (not in check mode)."""
+    st = os.stat(path)
+    wrong = stat.S_IMODE(st.st_mode) != mode or (gid is not None and st.st_gid != gid)
+    if wrong and not check_mode:
+        _set_mode(path, mode, gid)
+    return wrong
+
+
 def write_atomically(path, data, mode, gid=None):
     """Write ``data`` to a temporary file in the same directory (mode 0600 from the start), then rename it."""
     directory = os.path.dirname(path)
@@ -539,9 +558,7 @@ def write_atomically(path, data, mode, gid=None):
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        if gid is not None:
-            os.chown(tmp, -1, gid)
+        _set_mode(tmp, mode, gid)
         os.rename(tmp, path)
     except BaseException:
         try:
@@ -555,13 +572,7 @@ def write_atomically(path, data, mode, gid=None):
 def sync_file(path, data, old, mode, gid, check_mode):
     """Make ``path`` hold ``data`` with ``mode`` and group ``gid``; True when something changed (or would)."""
     if old == data:
-        st = os.stat(path)
-        wrong = stat.S_IMODE(st.st_mode) != mode or (gid is not None and st.st_gid != gid)
-        if wrong and not check_mode:
-            os.chmod(path, mode)
-            if gid is not None:
-                os.chown(path, -1, gid)
-        return wrong
+        return _put_back_mode(path, mode, gid, check_mode)
     if not check_mode:
         write_atomically(path, data, mode, gid)
     return True
@@ -572,19 +583,11 @@ def ensure_dir(path, mode, gid, check_mode, enforce):
     if not os.path.isdir(path):
         if not check_mode:
             os.makedirs(path)
-            os.chmod(path, mode)
-            if gid is not None:
-                os.chown(path, -1, gid)
+            _set_mode(path, mode, gid)
         return True
     if not enforce:
         return False
-    st = os.stat(path)
-    wrong = stat.S_IMODE(st.st_mode) != mode or (gid is not None and st.st_gid != gid)
-    if wrong and not check_mode:
-        os.chmod(path, mode)
-        if gid is not None:
-            os.chown(path, -1, gid)
-    return wrong
+    return _put_back_mode(path, mode, gid, check_mode)
 
 
 def _remove_home(path):

@@ -122,7 +122,6 @@ changes:
 """
 
 import ipaddress
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -233,39 +232,32 @@ def run_digitalocean(module, params, ptr, token, endpoint, result):
     result["ptrs"] = dict((ip, ptr) for ip in addresses)
 
 
+def run(module, params, result):
+    """Check the parameters, then make the node's PTRs ``ptr`` on its provider, filling ``result``."""
+    provider = params["provider"]
+    ptr = cloud.check_fqdn(params["ptr"] if params["ptr"] is not None else params["name"],
+                           "ptr" if params["ptr"] is not None else "name")
+    if params["wait_timeout"] <= 0:
+        raise cloud.CloudError("wait_timeout: %d is not a positive number of seconds" % params["wait_timeout"])
+    if not (params["ipv4"] or params["ipv6"]):
+        raise cloud.CloudError("ipv4: both ipv4 and ipv6 are false; nothing to do")
+    if params["ipv6_address"] and not params["ipv6"]:
+        raise cloud.CloudError("ipv6_address: given with ipv6: false")
+    token = cloud.token_from(provider, params["api_token"])
+    endpoint = cloud.endpoint_from(provider, params["api_endpoint"])
+    if provider == "hcloud":
+        run_hcloud(module, params, ptr, token, endpoint, result)
+    else:
+        run_digitalocean(module, params, ptr, token, endpoint, result)
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    params = module.params
-    provider = params["provider"]
-    if provider == "hcloud" and not hc.HAS_HCLOUD:
-        module.fail_json(msg=missing_required_lib("hcloud"), exception=hc.HCLOUD_IMPORT_ERROR)
-    if provider == "digitalocean" and not do.HAS_DIGITALOCEAN:
-        module.fail_json(msg=missing_required_lib("python-digitalocean"), exception=do.DIGITALOCEAN_IMPORT_ERROR)
+    missing = cloud.missing_library(module.params["provider"])
+    if missing:
+        module.fail_json(msg=missing_required_lib(missing[0]), exception=missing[1])
     result = {"changed": False, "ptrs": {}, "changes": []}
-    try:
-        ptr = cloud.check_fqdn(params["ptr"] if params["ptr"] is not None else params["name"],
-                               "ptr" if params["ptr"] is not None else "name")
-        if params["wait_timeout"] <= 0:
-            raise cloud.CloudError("wait_timeout: %d is not a positive number of seconds" % params["wait_timeout"])
-        if not (params["ipv4"] or params["ipv6"]):
-            raise cloud.CloudError("ipv4: both ipv4 and ipv6 are false; nothing to do")
-        if params["ipv6_address"] and not params["ipv6"]:
-            raise cloud.CloudError("ipv6_address: given with ipv6: false")
-        token = cloud.token_from(provider, params["api_token"])
-        endpoint = cloud.endpoint_from(provider, params["api_endpoint"])
-        if provider == "hcloud":
-            run_hcloud(module, params, ptr, token, endpoint, result)
-        else:
-            run_digitalocean(module, params, ptr, token, endpoint, result)
-    except cloud.CloudError as exc:
-        module.fail_json(msg=str(exc), **result)
-    except cloud.API_ERRORS as exc:
-        module.fail_json(msg=str(exc), **result)
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg="%s: %s" % (type(exc).__name__, exc), exception=traceback.format_exc(), **result)
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    cloud.run_module(module, result, lambda: run(module, module.params, result))
 
 
 if __name__ == "__main__":

@@ -216,13 +216,10 @@ created:
 """
 
 import time
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.coldrig.infra.plugins.module_utils import cloud
-from ansible_collections.coldrig.infra.plugins.module_utils import digitalocean as do
-from ansible_collections.coldrig.infra.plugins.module_utils import hcloud as hc
 
 FIELDS = ("server_type", "image", "location")
 
@@ -388,25 +385,18 @@ def run(module, params, nodes, result):
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     provider = module.params["provider"]
-    if provider == "hcloud" and not hc.HAS_HCLOUD:
-        module.fail_json(msg=missing_required_lib("hcloud"), exception=hc.HCLOUD_IMPORT_ERROR)
-    if provider == "digitalocean" and not do.HAS_DIGITALOCEAN:
-        module.fail_json(msg=missing_required_lib("python-digitalocean"), exception=do.DIGITALOCEAN_IMPORT_ERROR)
+    missing = cloud.missing_library(provider)
+    if missing:
+        module.fail_json(msg=missing_required_lib(missing[0]), exception=missing[1])
     result = {"changed": False, "created": False, "drift": {}, "host_vars": {}, "groups": []}
-    try:
+
+    def work():
         params = checked_params(module.params)
         token = cloud.token_from(provider, params["api_token"])
         nodes = cloud.nodes_for(provider, token, cloud.endpoint_from(provider, params["api_endpoint"]))
         run(module, params, nodes, result)
-    except cloud.CloudError as exc:
-        module.fail_json(msg=str(exc), **result)
-    except cloud.API_ERRORS as exc:
-        module.fail_json(msg=str(exc), **result)
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg="%s: %s" % (type(exc).__name__, exc), exception=traceback.format_exc(), **result)
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+
+    cloud.run_module(module, result, work)
 
 
 if __name__ == "__main__":

@@ -38,23 +38,20 @@ Simplified on purpose:
 """
 from __future__ import annotations
 
-import argparse
-import collections
-import contextlib
 import ipaddress
 import json
 import math
-import signal
-import socket
 import sys
-import threading
-import traceback
 import uuid
 from datetime import datetime, timezone
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import parse_qs, urlsplit
+
+try:
+    from tests.support.http_api import ApiSimulator, cli_parser, match_path, serve_until_signalled
+except ImportError:  # run as a script, python tests/support/cloudflare_sim.py: its folder is on sys.path
+    from http_api import ApiSimulator, cli_parser, match_path, serve_until_signalled  # type: ignore[no-redef]
 
 API_PREFIX = "/client/v4"
 RECORD_TYPES = frozenset(
@@ -402,22 +399,21 @@ def _fault(status: int, retry_after: int | None) -> ApiError:
     return ApiError(status, [item], headers)
 
 
-class CloudflareSimulator:
+class CloudflareSimulator(ApiSimulator):
     """In-process HTTP simulator of the Cloudflare API v4 DNS endpoints on 127.0.0.1."""
+
+    server_name = "cloudflare-sim"
+    api_prefix = API_PREFIX
 
     def __init__(self, tokens: Iterable[str] = ("test-token",), api_keys: Mapping[str, str] | None = None,
                  host: str = "127.0.0.1", port: int = 0, batch_limit: int = 200):
-        self.host, self.port, self.batch_limit = host, port, batch_limit
+        super().__init__(host, port)
+        self.batch_limit = batch_limit
         self._tokens = frozenset(tokens)
         self._api_keys = dict(api_keys or {})  # email -> Global API key
         self._account = {"id": _new_id(), "name": "Simulated account"}
         self._zones: dict[str, _Zone] = {}
-        self._lock = threading.RLock()
-        self._faults: collections.deque[tuple[int, int | None]] = collections.deque()
-        self._requests: list[tuple[str, str]] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._routes: list[tuple[str, str, Callable[..., Envelope]]] = [
+        self._routes = [
             ("GET", "/zones", self._list_zones),
             ("GET", "/zones/{zone}", self._get_zone),
             ("GET", "/zones/{zone}/dns_records", self._list_records),
@@ -425,36 +421,6 @@ class CloudflareSimulator:
             ("POST", "/zones/{zone}/dns_records/batch", self._batch),
             ("GET PATCH PUT DELETE", "/zones/{zone}/dns_records/{record}", self._one_record),
         ]
-
-    # ---- lifecycle
-    def start(self) -> CloudflareSimulator:
-        if self._server is None:
-            self._server = _Server((self.host, self.port), self)
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name="cloudflare-sim", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.close_all()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-
-    def __enter__(self) -> CloudflareSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the simulator is not running; call start() or use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{API_PREFIX}"
 
     # ---- Python API for tests
     def add_zone(self, name: str) -> str:
@@ -478,26 +444,15 @@ class CloudflareSimulator:
 
     def fail_next(self, n: int = 1, status: int = 429, retry_after: int | None = 1) -> None:
         """Answer the next ``n`` requests with ``status`` (429 or 5xx) instead of serving them."""
-        with self._lock:
-            self._faults.extend([(status, retry_after)] * n)
-
-    @property
-    def requests(self) -> list[tuple[str, str]]:
-        """(method, path) of every request received, oldest first (a snapshot copy)."""
-        with self._lock:
-            return list(self._requests)
-
-    def reset_metrics(self) -> None:
-        with self._lock:
-            self._requests.clear()
+        self._inject((status, retry_after), n)
 
     # ---- request handling
-    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes
-               ) -> tuple[int, Envelope, dict[str, str]]:
+    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
+               host_header: str | None = None) -> tuple[int, Envelope, dict[str, str]]:
         url = urlsplit(target)
         with self._lock:
-            self._requests.append((method, url.path))
-            fault = self._faults.popleft() if self._faults else None
+            entry = self._record(method, url)
+            fault = self._take_fault(url.path)
         try:
             if fault is not None:
                 raise _fault(*fault)
@@ -506,9 +461,14 @@ class CloudflareSimulator:
             query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
             payload = _json_body(body) if method in ("POST", "PUT", "PATCH") else {}
             with self._lock:
-                return 200, handler(method, params, query, payload), {}
+                answer: tuple[int, Envelope, dict[str, str]] = (200, handler(method, params, query, payload), {})
         except ApiError as exc:
-            return exc.status, _envelope(None, exc.errors), exc.headers
+            answer = (exc.status, _envelope(None, exc.errors), exc.headers)
+        entry["status"] = answer[0]
+        return answer
+
+    def bug_answer(self, exc: Exception) -> Envelope:
+        return _envelope(None, [{"code": 500, "message": f"simulator bug: {exc}"}])
 
     def _authenticate(self, headers: Mapping[str, str]) -> None:
         auth = headers.get("Authorization")
@@ -534,17 +494,12 @@ class CloudflareSimulator:
         if not path.startswith(API_PREFIX + "/"):
             raise _no_route(path)
         parts = path[len(API_PREFIX):].rstrip("/").split("/")
-        allowed = False
-        for verbs, pattern, handler in self._routes:
-            params = _match(pattern.split("/"), parts)
-            if params is None:
-                continue
-            if method in verbs.split():
-                if any(not _is_id(v) for v in params.values()):
-                    raise _no_route(path)
-                return handler, params
-            allowed = True
-        if allowed:
+        found = self._routed(method, parts)
+        if found is not None:
+            if any(not _is_id(v) for v in found[1].values()):
+                raise _no_route(path)
+            return found
+        if any(match_path(pattern, parts) is not None for _verbs, pattern, _handler in self._routes):
             raise _error(7001, f"Method {method} not available for that URI.", status=405)
         raise _no_route(path)
 
@@ -612,18 +567,6 @@ class CloudflareSimulator:
         return _envelope({kind: [zone.present_record(r) for r in recs] for kind, recs in done.items()})
 
 
-def _match(pattern: list[str], parts: list[str]) -> dict[str, str] | None:
-    if len(pattern) != len(parts):
-        return None
-    params: dict[str, str] = {}
-    for want, got in zip(pattern, parts):
-        if want.startswith("{"):
-            params[want.strip("{}")] = got
-        elif want != got:
-            return None
-    return params
-
-
 def _json_body(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body or b"null")
@@ -634,76 +577,9 @@ def _json_body(body: bytes) -> dict[str, Any]:
     return payload
 
 
-# ------------------------------------------------------------ HTTP plumbing
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as a real client expects
-    server_version = "cloudflare-sim"
-    timeout = 60
-    disable_nagle_algorithm = True  # with wbufsize, one segment per answer: no delayed-ACK stalls
-    wbufsize = 1 << 16
-    server: _Server
-
-    def _dispatch(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        try:
-            status, payload, headers = self.server.sim.handle(self.command, self.path, self.headers, body)
-        except Exception as exc:  # a simulator bug: say so loudly
-            traceback.print_exc()
-            status, headers = 500, {}
-            payload = _envelope(None, [{"code": 500, "message": f"simulator bug: {exc}"}])
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], sim: CloudflareSimulator):
-        self.sim = sim
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:  # track kept-alive connections
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
-
-    def close_all(self) -> None:
-        """Close the listener and every kept-alive connection, so a stopped simulator is really gone."""
-        self.server_close()
-        with self._open_lock:
-            for conn in list(self._open):
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-
-
 # ---------------------------------------------------------------------- CLI
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Local simulator of the Cloudflare API v4 DNS endpoints.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 lets the OS choose")
-    parser.add_argument("--token", action="append", default=[], help="accepted API token (repeatable)")
+    parser = cli_parser("Local simulator of the Cloudflare API v4 DNS endpoints.")
     parser.add_argument("--api-key", action="append", default=[], metavar="EMAIL:KEY",
                         help="accepted legacy X-Auth-Email/X-Auth-Key pair (repeatable)")
     parser.add_argument("--zones", default="", help="comma-separated zone names to create")
@@ -713,15 +589,7 @@ def main(argv: list[str] | None = None) -> int:
     sim = CloudflareSimulator(tokens=args.token or ["test-token"], api_keys=api_keys, host=args.host,
                               port=args.port, batch_limit=args.batch_limit)
     zones = {name: sim.add_zone(name) for name in args.zones.split(",") if name.strip()}
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
-    sim.start()
-    print(json.dumps({"base_url": sim.base_url, "zones": zones}), flush=True)
-    while not stopping.wait(0.2):
-        pass
-    sim.stop()
-    return 0
+    return serve_until_signalled(sim, lambda: {"zones": zones})
 
 
 if __name__ == "__main__":

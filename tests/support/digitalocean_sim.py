@@ -82,27 +82,25 @@ Simplified on purpose:
 """
 from __future__ import annotations
 
-import argparse
 import base64
 import collections
-import contextlib
 import hashlib
 import ipaddress
 import json
 import math
 import re
-import signal
-import socket
 import sys
-import threading
 import time
-import traceback
 import uuid
 from datetime import datetime, timezone
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+
+try:
+    from tests.support.http_api import ApiSimulator, cli_parser, serve_until_signalled
+except ImportError:  # run as a script, python tests/support/digitalocean_sim.py: its folder is on sys.path
+    from http_api import ApiSimulator, cli_parser, serve_until_signalled  # type: ignore[no-redef]
 
 API_PREFIX = "/v2"
 PAGING = (20, 200)  # default and maximum per_page, as documented for every list
@@ -250,23 +248,23 @@ class _Action:
 
 
 # ---------------------------------------------------------------- simulator
-class DigitalOceanSimulator:
+class DigitalOceanSimulator(ApiSimulator):
     """In-process HTTP simulator of the DigitalOcean API v2 (droplets, actions, keys, tags) on 127.0.0.1."""
+
+    server_name = "digitalocean-sim"
+    api_prefix = API_PREFIX
+    content_type = "application/json; charset=utf-8"
+    empty_path_params = False
 
     def __init__(self, tokens: Iterable[str] = ("test-token",), host: str = "127.0.0.1", port: int = 0,
                  action_seconds: float = 0.1, droplet_limit: int = DROPLET_LIMIT,
                  rate_limit: int | None = RATE_LIMIT, burst_limit: int | None = BURST_LIMIT,
                  ipv4_pool: str = "198.18.0.0/15"):
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.ipv4_pool = ipaddress.IPv4Network(ipv4_pool)
         self._tokens = frozenset(tokens)
-        self._lock = threading.RLock()
-        self._server: _HttpServer | None = None
-        self._thread: threading.Thread | None = None
         self._rate_limit, self._burst_limit = rate_limit, burst_limit
         self._token_log: dict[str, collections.deque[float]] = {}
-        self._log: list[dict[str, Any]] = []
-        self._faults: collections.deque[tuple[int, str | None, int | None, str | None]] = collections.deque()
         self._action_faults: list[str | None] = []
         self._action_seconds: dict[str | None, float] = {None: float(action_seconds)}
         self._action_polls: int | None = None
@@ -301,7 +299,7 @@ class DigitalOceanSimulator:
         self._addresses = {"public": 0, "ipv6": 0, "private": collections.Counter()}
         self._next_id = {"droplet": 400000000, "action": 2300000000, "ssh_key": 41000000}
         self._base = "http://%s:%d%s" % (host, port, API_PREFIX)  # per request: from its Host header
-        self._routes: list[tuple[str, str, Callable[..., tuple[int, Body | None]]]] = [
+        self._routes = [
             ("GET", "/account", self._get_account),
             ("GET", "/droplets", self._list_droplets),
             ("POST", "/droplets", self._create_droplets),
@@ -331,37 +329,7 @@ class DigitalOceanSimulator:
             ("GET", "/images/{image}", self._get_image),
         ]
 
-    # ---- lifecycle
-    def start(self) -> DigitalOceanSimulator:
-        if self._server is None:
-            self._server = _HttpServer((self.host, self.port), self)
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name="digitalocean-sim", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.close_all()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-
-    def __enter__(self) -> DigitalOceanSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT/v2``, the form of https://api.digitalocean.com/v2."""
-        if self._server is None:
-            raise RuntimeError("the simulator is not running; call start() or use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return "http://%s:%d%s" % (host, port, API_PREFIX)
-
+    # ---- lifecycle, base_url, request log: ApiSimulator
     @property
     def end_point(self) -> str:
         """``base_url`` with the trailing slash python-digitalocean's ``end_point`` needs (it urljoins onto it)."""
@@ -472,37 +440,13 @@ class DigitalOceanSimulator:
                   retry_after: int | None = None, path: str | None = None) -> None:
         """Answer the next ``times`` requests (those whose path contains ``path``, if given) with ``status``
         (429 or 5xx) instead of serving them."""
-        if status != 429 and not 500 <= status <= 599:
-            raise ValueError("fail_next injects 429 and 5xx answers; other errors come from real requests")
-        with self._lock:
-            self._faults.extend([(status, error_id, retry_after, path)] * times)
+        self._check_injectable(status)
+        self._inject((status, error_id, retry_after), times, path)
 
     def fail_next_action(self, action_type: str | None = None) -> None:
         """The next action started (of ``action_type``, if given) ends ``errored`` instead of ``completed``."""
         with self._lock:
             self._action_faults.append(action_type)
-
-    @property
-    def requests(self) -> list[tuple[str, str]]:
-        """(method, path) of every request received, oldest first (a snapshot copy)."""
-        with self._lock:
-            return [(entry["method"], entry["path"]) for entry in self._log]
-
-    @property
-    def request_log(self) -> list[dict[str, Any]]:
-        """Every request with its query (``{name: [values]}``) and the status answered, oldest first."""
-        with self._lock:
-            return [dict(entry) for entry in self._log]
-
-    @property
-    def request_count(self) -> int:
-        with self._lock:
-            return len(self._log)
-
-    def reset_metrics(self) -> None:
-        """Forget the request log (not the rate limit's count)."""
-        with self._lock:
-            self._log.clear()
 
     # ---- request handling
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
@@ -510,11 +454,10 @@ class DigitalOceanSimulator:
         url = urlsplit(target)
         query = parse_qs(url.query, keep_blank_values=True)
         path = unquote(url.path)
-        entry: dict[str, Any] = {"method": method, "path": url.path, "query": query, "status": None}
         request_id = str(uuid.uuid4())
         out_headers = {"X-Request-Id": request_id}
         with self._lock:
-            self._log.append(entry)
+            entry = self._record(method, url)
             try:
                 fault = self._take_fault(path)
                 if fault is not None:
@@ -534,15 +477,16 @@ class DigitalOceanSimulator:
             entry["status"] = status
         return status, answer, out_headers
 
+    def bug_answer(self, exc: Exception) -> Body:
+        return {"id": "server_error", "message": "simulator bug: %s" % exc}
+
+    def encode(self, status: int, payload: Any) -> tuple[str | None, bytes | None]:
+        if status == 204:  # RFC 9110: no Content-Length (and no body) with 204
+            return self.content_type, None
+        return super().encode(status, payload)
+
     def _server_address(self) -> tuple[str, int]:
         return self._server.server_address[:2] if self._server is not None else (self.host, self.port)
-
-    def _take_fault(self, path: str) -> tuple[int, str | None, int | None] | None:
-        for index, (status, error_id, retry_after, where) in enumerate(self._faults):
-            if where is None or where in path:
-                del self._faults[index]
-                return status, error_id, retry_after
-        return None
 
     def _authenticate(self, headers: Mapping[str, str]) -> str:
         scheme, _space, token = (headers.get("Authorization") or "").strip().partition(" ")
@@ -577,12 +521,10 @@ class DigitalOceanSimulator:
     def _route(self, method: str, path: str) -> tuple[Callable[..., tuple[int, Body | None]], dict[str, str]]:
         if not (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
             raise _not_found()
-        parts = path[len(API_PREFIX):].rstrip("/").split("/")
-        for verb, pattern, handler in self._routes:
-            params = _match(pattern.split("/"), parts)
-            if params is not None and verb == method:
-                return handler, params
-        raise _not_found()
+        found = self._routed(method, path[len(API_PREFIX):].rstrip("/").split("/"))
+        if found is None:
+            raise _not_found()
+        return found
 
     # ---- state
     def _new_id(self, kind: str) -> int:
@@ -1073,20 +1015,6 @@ class DigitalOceanSimulator:
         return 200, {"image": image}
 
 
-def _match(pattern: list[str], parts: list[str]) -> dict[str, str] | None:
-    if len(pattern) != len(parts):
-        return None
-    params: dict[str, str] = {}
-    for want, got in zip(pattern, parts):
-        if want.startswith("{"):
-            if not got:
-                return None
-            params[want.strip("{}")] = got
-        elif want != got:
-            return None
-    return params
-
-
 def _fault(status: int, error_id: str | None, retry_after: int | None) -> ApiError:
     """An injected failure: 429 as DigitalOcean's throttle answer (with Retry-After), 5xx as server errors."""
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
@@ -1096,79 +1024,9 @@ def _fault(status: int, error_id: str | None, retry_after: int | None) -> ApiErr
                     headers)
 
 
-# ------------------------------------------------------------ HTTP plumbing
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as a real client expects
-    server_version = "digitalocean-sim"
-    timeout = 60
-    disable_nagle_algorithm = True  # with wbufsize, one segment per answer: no delayed-ACK stalls
-    wbufsize = 1 << 16
-    server: _HttpServer
-
-    def _dispatch(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        try:
-            status, payload, headers = self.server.sim.handle(self.command, self.path, self.headers, body,
-                                                              self.headers.get("Host"))
-        except Exception as exc:  # a simulator bug: say so loudly
-            traceback.print_exc()
-            status, headers = 500, {}
-            payload = {"id": "server_error", "message": "simulator bug: %s" % exc}
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        if status != 204:  # RFC 9110: no Content-Length (and no body) with 204
-            data = json.dumps(payload).encode()
-            self.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if status != 204:
-            self.wfile.write(data)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        pass
-
-
-class _HttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], sim: DigitalOceanSimulator):
-        self.sim = sim
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:  # track kept-alive connections
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
-
-    def close_all(self) -> None:
-        """Close the listener and every kept-alive connection, so a stopped simulator is really gone."""
-        self.server_close()
-        with self._open_lock:
-            for conn in list(self._open):
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-
-
 # ---------------------------------------------------------------------- CLI
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Local simulator of the DigitalOcean API v2 (not DigitalOcean).")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 lets the OS choose")
-    parser.add_argument("--token", action="append", default=[], help="accepted API token (repeatable)")
+    parser = cli_parser("Local simulator of the DigitalOcean API v2 (not DigitalOcean).")
     parser.add_argument("--droplets", type=int, default=0, help="seed this many active droplets")
     parser.add_argument("--name-format", default="mta-{:04d}.example.test", help="names of seeded droplets")
     parser.add_argument("--tag", action="append", default=[],
@@ -1186,15 +1044,7 @@ def main(argv: list[str] | None = None) -> int:
     regions = ("nyc3", "ams3", "fra1")
     for i in range(1, args.droplets + 1):
         sim.add_droplet(args.name_format.format(i), region=regions[i % 3], tags=tags)
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_unused: stopping.set())
-    sim.start()
-    print(json.dumps({"base_url": sim.base_url, "end_point": sim.end_point, "droplets": args.droplets}), flush=True)
-    while not stopping.wait(0.2):
-        pass
-    sim.stop()
-    return 0
+    return serve_until_signalled(sim, lambda: {"end_point": sim.end_point, "droplets": args.droplets})
 
 
 if __name__ == "__main__":

@@ -71,28 +71,26 @@ Simplified on purpose:
 """
 from __future__ import annotations
 
-import argparse
 import base64
 import collections
-import contextlib
 import hashlib
 import ipaddress
 import json
 import math
 import re
 import secrets
-import signal
-import socket
 import sys
-import threading
 import time
-import traceback
 import uuid
 from datetime import datetime, timezone
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+try:
+    from tests.support.http_api import ApiSimulator, cli_parser, serve_until_signalled
+except ImportError:  # run as a script, python tests/support/hcloud_sim.py: its folder is on sys.path
+    from http_api import ApiSimulator, cli_parser, serve_until_signalled  # type: ignore[no-redef]
 
 API_PREFIX = "/v1"
 PAGING = (25, 50)  # default and maximum per_page, as documented for every list
@@ -360,22 +358,22 @@ class _Server:
             setattr(self, key, value)
 
 
-class HcloudSimulator:
+class HcloudSimulator(ApiSimulator):
     """In-process HTTP simulator of the Hetzner Cloud API v1 on 127.0.0.1 (see the module docstring)."""
+
+    server_name = "hcloud-sim"
+    api_prefix = API_PREFIX
 
     def __init__(self, tokens: Iterable[str] = ("test-token",), host: str = "127.0.0.1", port: int = 0,
                  rate_limit: int | None = RATE_LIMIT, action_seconds: float = 0.2,
                  datacenter_property: bool = True, ipv4_pool: str = "198.18.0.0/15"):
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.ipv4_pool = ipaddress.IPv4Network(ipv4_pool)
         self.datacenter_property = datacenter_property
         self._tokens = frozenset(tokens)
-        self._lock = threading.RLock()
         self._rate_limit = rate_limit
         self._buckets: dict[str, tuple[float, float]] = {}  # token -> (tokens left, monotonic time)
-        self._faults: collections.deque[tuple[int, str | None, int | None]] = collections.deque()
         self._action_faults: collections.deque[tuple[str, str]] = collections.deque()
-        self._log: list[dict[str, Any]] = []
         self._action_seconds, self._action_polls = float(action_seconds), None
         self._ids = {"server": 42_000_000, "action": 910_000_000, "ssh_key": 3_100_000,
                      "primary_ip": 58_000_000, "network": 2_400_000}
@@ -395,9 +393,7 @@ class HcloudSimulator:
         for n, row in enumerate(IMAGES):
             self._images.append(_image_obj(114_690_000 + n, row, "x86"))
             self._images.append(_image_obj(114_690_100 + n, row, "arm"))
-        self._server: _HttpServer | None = None
-        self._thread: threading.Thread | None = None
-        self._routes: list[tuple[str, str, Callable[..., tuple[int, Body]]]] = [
+        self._routes = [
             ("GET", "/servers", self._list_servers),
             ("POST", "/servers", self._create_server),
             ("GET", "/servers/{id}", self._get_server),
@@ -428,36 +424,7 @@ class HcloudSimulator:
             ("GET", "/networks/{id}", self._get_network),
         ]
 
-    # ---- lifecycle
-    def start(self) -> HcloudSimulator:
-        if self._server is None:
-            self._server = _HttpServer((self.host, self.port), self)
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name="hcloud-sim", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.close_all()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-
-    def __enter__(self) -> HcloudSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the simulator is not running; call start() or use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return "http://%s:%d%s" % (host, port, API_PREFIX)
-
+    # ---- lifecycle, base_url, request log: ApiSimulator
     # ---- Python API for tests and benchmarks
     def add_server(self, name: str, server_type: str = "cx22", image: str | None = "debian-12",
                    location: str = DEFAULT_LOCATION, labels: Mapping[str, str] | None = None,
@@ -552,47 +519,23 @@ class HcloudSimulator:
     def fail_next(self, status: int = 429, code: str | None = None, times: int = 1,
                   retry_after: int | None = None) -> None:
         """Answer the next ``times`` requests with ``status`` (429 or 5xx) instead of serving them."""
-        if status != 429 and not 500 <= status <= 599:
-            raise ValueError("fail_next injects 429 and 5xx answers; other errors come from real requests")
-        with self._lock:
-            self._faults.extend([(status, code, retry_after)] * times)
+        self._check_injectable(status)
+        self._inject((status, code, retry_after), times)
 
     def fail_next_action(self, code: str = "action_failed", message: str = "Action failed") -> None:
         """The next Action started ends in ``error`` with this code and message instead of ``success``."""
         with self._lock:
             self._action_faults.append((code, message))
 
-    @property
-    def requests(self) -> list[tuple[str, str]]:
-        """(method, path) of every request received, oldest first (a snapshot copy)."""
-        with self._lock:
-            return [(entry["method"], entry["path"]) for entry in self._log]
-
-    @property
-    def request_log(self) -> list[dict[str, Any]]:
-        """Every request with its query and the status answered, oldest first."""
-        with self._lock:
-            return [dict(entry) for entry in self._log]
-
-    @property
-    def request_count(self) -> int:
-        with self._lock:
-            return len(self._log)
-
-    def reset_metrics(self) -> None:
-        with self._lock:
-            self._log.clear()
-
     # ---- request handling
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
                host_header: str | None = None) -> tuple[int, Body | str | None, dict[str, str]]:
         url = urlsplit(target)
         query = parse_qs(url.query, keep_blank_values=True)
-        entry = {"method": method, "path": url.path, "query": {k: list(v) for k, v in query.items()}, "status": None}
         out_headers = {"X-Correlation-Id": uuid.uuid4().hex[:16]}
         with self._lock:
-            self._log.append(entry)
-            fault = self._faults.popleft() if self._faults else None
+            entry = self._record(method, url)
+            fault = self._take_fault(url.path)
             try:
                 if fault is not None:
                     raise _fault(*fault)
@@ -611,6 +554,16 @@ class HcloudSimulator:
                     "error": {"code": exc.code, "message": exc.message, "details": exc.details}}
             entry["status"] = status
             return status, answer, out_headers
+
+    def bug_answer(self, exc: Exception) -> Body:
+        return {"error": {"code": "server_error", "message": "simulator bug: %s" % exc, "details": {}}}
+
+    def encode(self, status: int, payload: Any) -> tuple[str | None, bytes | None]:
+        if payload is None:
+            return None, b""
+        if isinstance(payload, str):  # a gateway's error page
+            return "text/html", payload.encode()
+        return super().encode(status, payload)
 
     def _authenticate(self, headers: Mapping[str, str]) -> str:
         scheme, _space, token = (headers.get("Authorization") or "").strip().partition(" ")
@@ -639,11 +592,9 @@ class HcloudSimulator:
 
     def _route(self, method: str, path: str) -> tuple[Callable[..., tuple[int, Body]], dict[str, str]]:
         if path.startswith(API_PREFIX + "/"):
-            parts = path[len(API_PREFIX):].rstrip("/").split("/")
-            for verb, pattern, handler in self._routes:
-                params = _match(pattern.split("/"), parts)
-                if params is not None and verb == method:
-                    return handler, params
+            found = self._routed(method, path[len(API_PREFIX):].rstrip("/").split("/"))
+            if found is not None:
+                return found
         raise ApiError("not_found", "not found")
 
     # ---- ids, lookups, time
@@ -1340,18 +1291,6 @@ def _link_header(host: str | None, path: str, query: Mapping[str, list[str]],
     return {"Link": ", ".join(links)} if links else {}
 
 
-def _match(pattern: list[str], parts: list[str]) -> dict[str, str] | None:
-    if len(pattern) != len(parts):
-        return None
-    params: dict[str, str] = {}
-    for want, got in zip(pattern, parts):
-        if want.startswith("{"):
-            params[want.strip("{}")] = got
-        elif want != got:
-            return None
-    return params
-
-
 def _json_body(body: bytes) -> Body:
     if not body:
         return {}
@@ -1380,83 +1319,9 @@ def _fault(status: int, code: str | None, retry_after: int | None) -> ApiError:
     return ApiError(code, "%s (injected by the simulator)" % HTTPStatus(status).phrase, status=status, headers=headers)
 
 
-# ------------------------------------------------------------ HTTP plumbing
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as requests' session expects
-    server_version = "hcloud-sim"
-    timeout = 60
-    disable_nagle_algorithm = True
-    wbufsize = 1 << 16
-    server: _HttpServer
-
-    def _dispatch(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        try:
-            status, payload, headers = self.server.sim.handle(self.command, self.path, self.headers, body,
-                                                              self.headers.get("Host"))
-        except Exception as exc:  # a simulator bug: say so loudly
-            traceback.print_exc()
-            status, headers = 500, {}
-            payload = {"error": {"code": "server_error", "message": "simulator bug: %s" % exc, "details": {}}}
-        if payload is None:
-            data, ctype = b"", None
-        elif isinstance(payload, str):
-            data, ctype = payload.encode(), "text/html"
-        else:
-            data, ctype = json.dumps(payload).encode(), "application/json"
-        self.send_response(status)
-        if ctype:
-            self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        pass
-
-
-class _HttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], sim: HcloudSimulator):
-        self.sim = sim
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:  # track kept-alive connections
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
-
-    def close_all(self) -> None:
-        """Close the listener and every kept-alive connection, so a stopped simulator is really gone."""
-        self.server_close()
-        with self._open_lock:
-            for conn in list(self._open):
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-
-
 # ---------------------------------------------------------------------- CLI
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Local simulator of the Hetzner Cloud API v1 (not Hetzner).")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 lets the OS choose")
-    parser.add_argument("--token", action="append", default=[], help="accepted API token (repeatable)")
+    parser = cli_parser("Local simulator of the Hetzner Cloud API v1 (not Hetzner).")
     parser.add_argument("--servers", type=int, default=0, help="seed this many running servers")
     parser.add_argument("--name-format", default="mta-{:04d}", help="names of seeded servers")
     parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
@@ -1475,15 +1340,7 @@ def main(argv: list[str] | None = None) -> int:
     locations = ("fsn1", "nbg1", "hel1")
     for i in range(1, args.servers + 1):
         sim.add_server(args.name_format.format(i), location=locations[i % 3], labels=labels, networks=networks)
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *args: stopping.set())
-    sim.start()
-    print(json.dumps({"base_url": sim.base_url, "servers": args.servers, "networks": networks}), flush=True)
-    while not stopping.wait(0.2):
-        pass
-    sim.stop()
-    return 0
+    return serve_until_signalled(sim, lambda: {"servers": args.servers, "networks": networks})
 
 
 if __name__ == "__main__":
