@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 import shlex
 import shutil
 import socket
@@ -182,19 +183,26 @@ def test_a_node_gets_a_certificate_by_http_01_on_its_port_80(lab):
     data = state(lab["dir"])
     node, acme = data["nodes"]["node1"], data["acme"]
     webroot = "/tmp/acme-webroot"
-    ssh(lab["dir"], "node1", f"mkdir -p {webroot}/.well-known/acme-challenge && "
+    probe = secrets.token_hex(8)
+    # The mail image flavour has nginx installed, and so listening on port 80: stop it first.
+    ssh(lab["dir"], "node1", "systemctl stop nginx 2>/dev/null; "
+        f"mkdir -p {webroot}/.well-known/acme-challenge && echo {probe} > {webroot}/probe && "
         f"(setsid python3 -m http.server 80 --directory {webroot} >/tmp/acme-web.log 2>&1 </dev/null "
         "& echo $! >/tmp/acme-web.pid)")
     try:
         deadline = time.monotonic() + 30
-        while True:  # the node's port 80, as pebble will reach it
+        while True:  # the node's port 80, as pebble will reach it, answered by this server
             try:
-                urllib.request.urlopen(f"http://{node['address']}:{node['ports']['http']}/", timeout=3).close()
-                break
+                url = f"http://{node['address']}:{node['ports']['http']}/probe"
+                with urllib.request.urlopen(url, timeout=3) as answer:
+                    if answer.read().decode().strip() == probe:
+                        break
             except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the test's web server never answered on node1's port 80: "
+                            f"{ssh(lab['dir'], 'node1', 'cat /tmp/acme-web.log; ss -ltnp')}")
+            time.sleep(0.5)
 
         def serve(token: str, key_authorization: str) -> None:
             path = f"{webroot}/.well-known/acme-challenge/{token}"
@@ -202,7 +210,7 @@ def test_a_node_gets_a_certificate_by_http_01_on_its_port_80(lab):
 
         chain, _key = AcmeClient(acme["directory"], acme["api_ca_file"]).order([node["fqdn"]], serve)
     finally:
-        ssh(lab["dir"], "node1", "kill $(cat /tmp/acme-web.pid)")
+        ssh(lab["dir"], "node1", "kill $(cat /tmp/acme-web.pid) 2>/dev/null; true")
     certs = load_chain(chain)
     names = certs[0].extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert names.get_values_for_type(x509.DNSName) == [node["fqdn"]]
