@@ -19,8 +19,6 @@ It uses a lab directory of its own under build/bench-labs and takes it down at t
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import re
 import shutil
 import subprocess
@@ -28,26 +26,18 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _lab_bench import BIN, ROOT, STRATEGIES, ansible_env, coldrig_lab, report  # noqa: E402  pylint: disable=wrong-import-position
 PLAYBOOK = ROOT / "molecule" / "harden" / "converge.yml"
-
-
-def coldrig(lab_dir: Path, *args: str, check: bool = True, timeout: float = 1800) -> subprocess.CompletedProcess:
-    command = [str(BIN / "coldrig"), "lab", *args[:1], "--lab-dir", str(lab_dir), *args[1:]]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=timeout,
-                            stdin=subprocess.DEVNULL)
-    if check and result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 def lynis(lab_dir: Path) -> dict:
     """Run Lynis on node1 and read its report: hardening index, warnings, suggestions, seconds."""
     start = time.monotonic()
-    coldrig(lab_dir, "ssh", "node1", "--", "lynis audit system --quick --no-colors >/dev/null 2>&1; true")
+    coldrig_lab(lab_dir, "ssh", "node1", "--", "lynis audit system --quick --no-colors >/dev/null 2>&1; true")
     seconds = time.monotonic() - start
-    report = coldrig(lab_dir, "ssh", "node1", "--", "cat /var/log/lynis-report.dat").stdout
+    report = coldrig_lab(lab_dir, "ssh", "node1", "--", "cat /var/log/lynis-report.dat").stdout
     index = re.search(r"^hardening_index=(\d+)", report, re.M)
     warnings = re.findall(r"^warning\[\]=([^|]+)\|([^|]*)", report, re.M)
     suggestions = re.findall(r"^suggestion\[\]=([^|]+)\|", report, re.M)
@@ -56,15 +46,7 @@ def lynis(lab_dir: Path) -> dict:
 
 
 def harden(lab_dir: Path, strategy: str) -> dict:
-    env = dict(os.environ)
-    env.update({"COLDRIG_LAB_DIR": str(lab_dir), "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-                "ANSIBLE_NOCOLOR": "1", "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"})
-    env.pop("ANSIBLE_STRATEGY", None)
-    if strategy != "linear":
-        import ansible_mitogen  # pylint: disable=import-outside-toplevel
-
-        env["ANSIBLE_STRATEGY_PLUGINS"] = str(Path(ansible_mitogen.__file__).parent / "plugins" / "strategy")
-        env["ANSIBLE_STRATEGY"] = strategy
+    env = ansible_env(lab_dir, strategy)
     start = time.monotonic()
     result = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(ROOT / "inventories" / "lab"), str(PLAYBOOK)],
                             capture_output=True, text=True, check=False, env=env, cwd=ROOT,
@@ -79,21 +61,21 @@ def harden(lab_dir: Path, strategy: str) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--strategy", default="linear", choices=["linear", "mitogen_linear"])
+    parser.add_argument("--strategy", default="linear", choices=STRATEGIES)
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
 
     lab_dir = ROOT / "build" / "bench-labs" / "harden"
-    coldrig(lab_dir, "down", check=False)
+    coldrig_lab(lab_dir, "down", check=False)
     shutil.rmtree(lab_dir, ignore_errors=True)
     figures: dict = {"strategy": args.strategy}
     try:
         print("booting a fresh lab node...", flush=True)
-        coldrig(lab_dir, "up", "--nodes", "1", "--image", "base")
+        coldrig_lab(lab_dir, "up", "--nodes", "1", "--image", "base")
         print("installing Lynis and scoring the bare node (several minutes under TCG)...", flush=True)
-        coldrig(lab_dir, "ssh", "node1", "--",
+        coldrig_lab(lab_dir, "ssh", "node1", "--",
                 "apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq -y install lynis >/dev/null")
-        figures["lynis_version"] = coldrig(lab_dir, "ssh", "node1", "--", "lynis --version").stdout.strip()
+        figures["lynis_version"] = coldrig_lab(lab_dir, "ssh", "node1", "--", "lynis --version").stdout.strip()
         before = lynis(lab_dir)
         print(f"  before: index {before['index']}, {len(before['warnings'])} warnings", flush=True)
         print("running the harden role...", flush=True)
@@ -115,14 +97,10 @@ def main() -> int:
             "lynis_warning_ids_after": ", ".join(f"{test} ({text})" for test, text in after["warnings"]) or "none",
         })
     finally:
-        coldrig(lab_dir, "down", check=False)
+        coldrig_lab(lab_dir, "down", check=False)
         shutil.rmtree(lab_dir, ignore_errors=True)
 
-    print("\ncoldrig harden benchmark (fresh lab VM, TCG)")
-    for key, value in figures.items():
-        print(f"  {key:<28} {value}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    report("coldrig harden benchmark (fresh lab VM, TCG)", figures, args.json)
     return 0
 
 

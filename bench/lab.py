@@ -16,7 +16,6 @@ removes them at the end, so it never touches a running demo lab.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -24,6 +23,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _lab_bench import report  # noqa: E402  pylint: disable=wrong-import-position
 
 from coldrig.lab import qemu  # noqa: E402  pylint: disable=wrong-import-position
 from coldrig.lab.config import LabConfig, default_cache_dir  # noqa: E402  pylint: disable=wrong-import-position
@@ -82,12 +84,7 @@ def main() -> int:
                 Lab(LabConfig(lab_dir=work / lab_dir, cache_dir=work / "cache"), say=quiet).down()
         shutil.rmtree(work, ignore_errors=True)
 
-    print("\ncoldrig lab benchmark")
-    for key, value in figures.items():
-        shown = f"{value:.1f}" if isinstance(value, float) else str(value)
-        print(f"  {key:<28} {shown}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    report("coldrig lab benchmark", figures, args.json)
     return 0
 
 

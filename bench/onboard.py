@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -29,30 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def coldrig(lab_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    command = [str(BIN / "coldrig"), "lab", args[0], "--lab-dir", str(lab_dir), *args[1:]]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
-                            timeout=1800)
-    if check and result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def environment(lab_dir: Path, strategy: str) -> dict:
-    env = dict(os.environ)
-    env.update({"COLDRIG_LAB_DIR": str(lab_dir), "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-                "ANSIBLE_FORCE_COLOR": "0", "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"})
-    env.pop("ANSIBLE_STRATEGY", None)
-    if strategy != "linear":
-        import ansible_mitogen  # pylint: disable=import-outside-toplevel
-
-        env["ANSIBLE_STRATEGY_PLUGINS"] = str(Path(ansible_mitogen.__file__).parent / "plugins" / "strategy")
-        env["ANSIBLE_STRATEGY"] = strategy
-    return env
+from _lab_bench import BIN, ROOT, STRATEGIES, ansible_env, coldrig_lab, report  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def timed(command: list[str], env: dict, what: str) -> tuple[float, str]:
@@ -71,21 +49,21 @@ def recap_changed(output: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--strategy", default="linear", choices=["linear", "mitogen_linear"])
+    parser.add_argument("--strategy", default="linear", choices=STRATEGIES)
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
 
     lab_dir = ROOT / "build" / "bench-labs" / "onboard"
     exports = Path(tempfile.mkdtemp(prefix="coldrig-bench-exports-"))
-    coldrig(lab_dir, "down", check=False)
+    coldrig_lab(lab_dir, "down", check=False)
     shutil.rmtree(lab_dir, ignore_errors=True)
-    env = environment(lab_dir, args.strategy)
+    env = ansible_env(lab_dir, args.strategy)
     playbook = [str(BIN / "ansible-playbook"), "-i", str(ROOT / "inventories" / "lab"),
                 str(ROOT / "playbooks" / "onboard.yml"), "-e", f"coldrig_exports_dir={exports}"]
     figures: dict = {"strategy": args.strategy}
     try:
         print("booting a fresh lab node...", flush=True)
-        coldrig(lab_dir, "up", "--nodes", "1", "--image", "base")
+        coldrig_lab(lab_dir, "up", "--nodes", "1", "--image", "base")
         print("onboarding it (harden, backend, DKIM, DNS, TLS, 50 mailboxes, check, exports)...", flush=True)
         figures["onboard_first_run_s"], first = timed(playbook, env, "the onboarding")
         figures["onboard_first_run_changed"] = recap_changed(first)
@@ -107,15 +85,11 @@ def main() -> int:
                 raise SystemExit(f"the module did not report the domain:\n{output[-2000:]}")
             figures[f"seed_{count}_mailboxes_s"] = seconds
     finally:
-        coldrig(lab_dir, "down", check=False)
+        coldrig_lab(lab_dir, "down", check=False)
         shutil.rmtree(lab_dir, ignore_errors=True)
         shutil.rmtree(exports, ignore_errors=True)
 
-    print("\ncoldrig onboarding benchmark (fresh lab VM, TCG)")
-    for key, value in figures.items():
-        print(f"  {key:<28} {value}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    report("coldrig onboarding benchmark (fresh lab VM, TCG)", figures, args.json)
     return 0
 
 

@@ -59,6 +59,17 @@ class CloudError(Exception):
 
 
 # ------------------------------------------------------------------ checks
+def argument_spec(**options):
+    """The options every cloud module has (the ``coldrig.infra.cloud`` doc fragment), with the module's own."""
+    spec = dict(
+        provider=dict(type="str", required=True, choices=list(PROVIDERS)),
+        api_token=dict(type="str", no_log=True),
+        api_endpoint=dict(type="str"),
+    )
+    spec.update(options)
+    return spec
+
+
 def check_provider(provider, field="provider"):
     if provider not in PROVIDERS:
         raise CloudError("%s: %r is not one of %s" % (field, provider, ", ".join(PROVIDERS)))

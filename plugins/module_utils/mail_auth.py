@@ -29,6 +29,8 @@ import socket
 import threading
 import traceback
 
+from ansible_collections.coldrig.infra.plugins.module_utils.host_port import parse_host_port
+
 try:
     import dns.exception
     import dns.name
@@ -144,36 +146,13 @@ def aligned(identifier, from_domain, mode):
 
 
 # ---------------------------------------------------------------------------------------------- DNS
-def parse_server(text, default_port=53):
-    """(host, port) from ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address; ValueError when malformed."""
-    text = (text or "").strip()
-    if not text:
-        raise ValueError("empty server")
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise ValueError("%r: write an IPv6 address with a port as [address]:port" % text)
-        port = rest[1:] if rest else None
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    else:
-        host, port = text, None
-    if not host:
-        raise ValueError("%r: the host is missing" % text)
-    if port is None:
-        return host, default_port
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError("%r: %r is not a port" % (text, port))
-    return host, int(port)
-
-
 def resolve_servers(entries, field="dns_servers", default_port=53):
     """(address, port) for each ``host[:port]``; host names are resolved once, with the system resolver."""
     targets = []
     for index, entry in enumerate(entries or []):
         where = "%s[%d]" % (field, index)
         try:
-            host, port = parse_server(entry, default_port)
+            host, port = parse_host_port(entry, default_port)
         except ValueError as exc:
             raise ValueError("%s: %s" % (where, exc))
         try:

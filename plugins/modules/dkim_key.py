@@ -65,13 +65,15 @@ options:
     choices: [present, absent]
 requirements:
   - cryptography on the target node (Debian and Ubuntu package C(python3-cryptography))
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

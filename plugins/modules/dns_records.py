@@ -124,13 +124,15 @@ options:
 requirements:
   - dnspython (rfc2136)
   - httpx and tenacity (cloudflare)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
+  platform:
+    platforms: posix
 notes:
   - Cloudflare records of type A, AAAA and CNAME are always written with C(proxied=false); a proxied
     record at a managed pair is changed to unproxied (SMTP cannot pass Cloudflare's HTTP proxy).

@@ -61,13 +61,15 @@ options:
     type: str
     default: other
     choices: [hcloud, digitalocean, lab, other]
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
+  platform:
+    platforms: posix
 seealso:
   - module: coldrig.infra.server
 """
@@ -132,6 +134,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.coldrig.infra.plugins.module_utils.host_port import parse_host_port
+
 DEFAULT_HOSTS = ["gmail-smtp-in.l.google.com", "hotmail-com.olc.protection.outlook.com", "mta5.am0.yahoodns.net",
                  "mx01.mail.icloud.com"]
 
@@ -155,29 +159,6 @@ ADVICE = {
         "Check the provider's policy on outbound port 25 (many block it for new accounts until asked), and "
         "the node's own firewall (an nftables output rule) and any security group or cloud firewall in front of it."),
 }
-
-
-def parse_target(text, default_port):
-    """(host, port) from ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address; ValueError when malformed."""
-    text = (text or "").strip()
-    if not text:
-        raise ValueError("empty host")
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise ValueError("%r: write an IPv6 address with a port as [address]:port" % text)
-        port = rest[1:] if rest else None
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    else:
-        host, port = text, None  # a name, or a bare IPv6 address
-    if not host:
-        raise ValueError("%r: the host is missing" % text)
-    if port is None:
-        return host, default_port
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError("%r: %r is not a TCP port" % (text, port))
-    return host, int(port)
 
 
 def resolve(host, port, family):
@@ -297,7 +278,7 @@ def main():
     targets = []
     for index, text in enumerate(params["hosts"]):
         try:
-            targets.append(parse_target(text, params["port"]))
+            targets.append(parse_host_port(text, params["port"]))
         except ValueError as exc:
             module.fail_json(msg="hosts[%d]: %s" % (index, exc))
 

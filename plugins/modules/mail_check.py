@@ -156,14 +156,16 @@ requirements:
   - dkimpy (and pynacl for ed25519 keys)
   - pyspf >= 2.0.14
   - publicsuffixlist
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: In check mode nothing is sent or looked up; every check is C(skip).
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
+  platform:
+    platforms: posix
 seealso:
   - module: coldrig.infra.dns_verify
   - module: coldrig.infra.dkim_key

@@ -144,13 +144,15 @@ notes:
   - Diff mode shows the domain's addresses before and after (no hash, no password).
 requirements:
   - Python 3.8 or later on the node, standard library only; C(openssl) too when that Python has no C(crypt) module.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

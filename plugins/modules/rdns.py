@@ -25,20 +25,6 @@ version_added: 0.1.0
 author:
   - coldrig maintainers (@coldrig)
 options:
-  provider:
-    description: Where the node lives.
-    type: str
-    required: true
-    choices: [hcloud, digitalocean]
-  api_token:
-    description:
-      - The API token. When not given, read from E(HCLOUD_TOKEN) (hcloud) or E(DIGITALOCEAN_TOKEN), E(DO_API_TOKEN),
-        E(DO_API_KEY), E(DO_OAUTH_TOKEN), E(DIGITALOCEAN_ACCESS_TOKEN) (digitalocean) in the controller's environment.
-      - Never shown in output or error messages.
-    type: str
-  api_endpoint:
-    description: The API's base URL; another one only for tests and proxies.
-    type: str
   name:
     description:
       - The server's (droplet's) name.
@@ -78,13 +64,16 @@ options:
     default: 300
 requirements:
   - hcloud (provider hcloud) or python-digitalocean (provider digitalocean) on the controller
+extends_documentation_fragment:
+  - coldrig.infra.cloud
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
+  platform:
+    platforms: posix
 seealso:
   - module: coldrig.infra.server
 """
@@ -131,10 +120,7 @@ from ansible_collections.coldrig.infra.plugins.module_utils import hcloud as hc
 
 
 def argument_spec():
-    return dict(
-        provider=dict(type="str", required=True, choices=list(cloud.PROVIDERS)),
-        api_token=dict(type="str", no_log=True),
-        api_endpoint=dict(type="str"),
+    return cloud.argument_spec(
         name=dict(type="str", required=True),
         ptr=dict(type="str"),
         ipv4=dict(type="bool", default=True),

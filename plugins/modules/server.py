@@ -30,24 +30,6 @@ version_added: 0.1.0
 author:
   - coldrig maintainers (@coldrig)
 options:
-  provider:
-    description: Where the node lives.
-    type: str
-    required: true
-    choices: [hcloud, digitalocean]
-  api_token:
-    description:
-      - The API token (Hetzner Cloud project token with Read & Write; DigitalOcean personal access token with
-        write scopes).
-      - When not given, read from E(HCLOUD_TOKEN) (hcloud) or E(DIGITALOCEAN_TOKEN), E(DO_API_TOKEN), E(DO_API_KEY),
-        E(DO_OAUTH_TOKEN), E(DIGITALOCEAN_ACCESS_TOKEN) (digitalocean) in the controller's environment.
-      - Never shown in output or error messages.
-    type: str
-  api_endpoint:
-    description:
-      - The API's base URL; another one only for tests and proxies.
-      - Default C(https://api.hetzner.cloud/v1) (or E(HCLOUD_ENDPOINT)), C(https://api.digitalocean.com/v2).
-    type: str
   name:
     description: The mail host's fully qualified name, e.g. C(mx1.outreach-example.com); the server's (droplet's) name.
     type: str
@@ -124,13 +106,16 @@ options:
     default: 22
 requirements:
   - hcloud (provider hcloud) or python-digitalocean (provider digitalocean) on the controller
+extends_documentation_fragment:
+  - coldrig.infra.cloud
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
+  platform:
+    platforms: posix
 notes:
   - Check mode makes only read requests. For a node not yet created it returns the host variables that are
     known before creation (provider, region, size, labels) and no addresses.
@@ -225,10 +210,7 @@ FIELDS = ("server_type", "image", "location")
 
 
 def argument_spec():
-    return dict(
-        provider=dict(type="str", required=True, choices=list(cloud.PROVIDERS)),
-        api_token=dict(type="str", no_log=True),
-        api_endpoint=dict(type="str"),
+    return cloud.argument_spec(
         name=dict(type="str", required=True),
         server_type=dict(type="str", aliases=["size"]),
         image=dict(type="str"),
