@@ -77,7 +77,7 @@ def test_check_mode_runs_the_check_too(smtp):
     assert result["passed"] and result["results"][0]["banner"] == "220 test ESMTP"
 
 
-@pytest.mark.parametrize("host,reason", [("mx.example.com:99999", "'99999' is not a TCP port"),
+@pytest.mark.parametrize("host,reason", [("mx.example.com:99999", "'99999' is not a port"),
                                          ("[2001:db8::1", "write an IPv6 address with a port as [address]:port"),
                                          (":25", "the host is missing")])
 def test_a_malformed_host_fails_naming_its_index(host, reason):
