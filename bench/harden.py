@@ -74,7 +74,7 @@ def main() -> int:
         coldrig_lab(lab_dir, "up", "--nodes", "1", "--image", "base")
         print("installing Lynis and scoring the bare node (several minutes under TCG)...", flush=True)
         coldrig_lab(lab_dir, "ssh", "node1", "--",
-                "apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq -y install lynis >/dev/null")
+                    "apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq -y install lynis >/dev/null")
         figures["lynis_version"] = coldrig_lab(lab_dir, "ssh", "node1", "--", "lynis --version").stdout.strip()
         before = lynis(lab_dir)
         print(f"  before: index {before['index']}, {len(before['warnings'])} warnings", flush=True)
