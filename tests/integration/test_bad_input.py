@@ -49,6 +49,16 @@ def test_an_empty_admin_key_list_stops_the_harden_role_before_it_connects(tmp_pa
         result, "harden_admin_ssh_keys: the list is empty while root login or password login is to be turned off")
 
 
+def test_an_ssh_port_above_65535_stops_the_harden_role_before_it_connects(tmp_path):
+    result = run_playbook(tmp_path, "harden.yml", {"harden_ssh_port": 70000})
+    assert_failed_before_any_connection(result, "harden_ssh_port: 70000 is not 22 nor a port from 1024 to 65535")
+
+
+def test_a_firewall_port_of_0_stops_the_harden_role_before_it_connects(tmp_path):
+    result = run_playbook(tmp_path, "harden.yml", {"harden_firewall_tcp_ports": [0]})
+    assert_failed_before_any_connection(result, "every port must be from 1 to 65535")
+
+
 def test_a_malformed_key_is_named_before_anything_changes(tmp_path):
     result = run_playbook(tmp_path, "harden.yml", {"coldrig_admin_ssh_keys": ["not-a-key"]})
     assert_failed_before_any_connection(result, "is not an SSH public key line")
