@@ -36,7 +36,7 @@ MAILBOX_KEYS = ("mailboxes", "naming", "daily_limit", "quota")
 DOMAIN_KEYS = ("name", "dkim_selector") + RECORD_KEYS + MAILBOX_KEYS
 MAILBOX_ITEM_KEYS = ("local_part", "name", "daily_limit")
 MAX_MAILBOXES = 1000
-# The keys of coldrig_dns per provider: those the mail_dns role passes on to coldrig.infra.dns_records
+# The keys of coldrig_dns per provider (docs/onboarding-spec.md): those the mail_dns role passes on to dns_records
 # (a unit test holds this against the role's task and the module's argument spec).
 DNS_PROVIDER_KEYS = {
     "rfc2136": ("provider", "server", "port", "tsig_key_name", "tsig_key_secret", "tsig_key_file", "tsig_algorithm"),
@@ -217,7 +217,7 @@ def dns_errors(dns, variable="coldrig_dns"):
     known = DNS_PROVIDER_KEYS[provider]
     unknown = sorted(str(key) for key in dns if key not in known)
     if unknown:
-        errors.append("%s: unknown key(s) %s for provider %s (known: %s; see docs/dns.md)"
+        errors.append("%s: unknown key(s) %s for provider %s (known: %s; see docs/onboarding-spec.md)"
                       % (variable, ", ".join(unknown), provider, ", ".join(known)))
     if provider == "rfc2136":
         errors.extend(_rfc2136_errors(dns, variable))

@@ -111,7 +111,7 @@ def test_a_dkim_selector_with_dots_passes_as_rfc_6376_allows():
 def test_an_unknown_rfc2136_key_is_refused_with_the_keys_it_takes():
     problems = check([{"name": "a.test"}], dns=dict(DNS, tsig_secret="c2VjcmV0", api_token="x"))
     assert problems == ["coldrig_dns: unknown key(s) api_token, tsig_secret for provider rfc2136 (known: provider, "
-                        "server, port, tsig_key_name, tsig_key_secret, tsig_key_file, tsig_algorithm; see docs/dns.md)"]
+                        "server, port, tsig_key_name, tsig_key_secret, tsig_key_file, tsig_algorithm; see docs/onboarding-spec.md)"]
 
 
 def test_an_unknown_cloudflare_key_is_refused_with_the_keys_it_takes():
@@ -119,7 +119,7 @@ def test_an_unknown_cloudflare_key_is_refused_with_the_keys_it_takes():
     problems = check([{"name": "a.test"}], dns={"provider": "cloudflare", "api_token": "t", "server": "ns1.x.test",
                                                 "zone_id": "abc"})
     assert problems == ["coldrig_dns: unknown key(s) server, zone_id for provider cloudflare (known: provider, "
-                        "api_token, api_base_url; see docs/dns.md)"]
+                        "api_token, api_base_url; see docs/onboarding-spec.md)"]
 
 
 def test_the_dns_keys_the_checker_takes_are_those_the_role_passes_and_the_module_knows():
