@@ -17,7 +17,12 @@ description:
   - Each domain's DNS records are built once without DKIM, which validates SPF (syntax, at most 10 lookups),
     DMARC, MTA-STS, TLS-RPT, names and addresses exactly as the DNS step will.
   - Mailbox keys are checked too - C(mailboxes) (a count up to 1000 or a list of C({local_part, name, daily_limit})),
-    C(naming), C(daily_limit), C(quota) - and unknown keys are refused, so a typo is not silently ignored.
+    C(naming), C(daily_limit) (1 or more), C(quota) - and unknown keys are refused, so a typo is not silently ignored.
+  - Local parts, display names, quotas, DKIM selectors, domain names, ports and the TSIG secret follow the rules of
+    C(plugins/module_utils/validate.py), the module that M(coldrig.infra.mailboxes), M(coldrig.infra.dkim_key) and the
+    DNS step use too, so what passes here passes there. The keys of O(dns) are those its provider takes
+    (C(rfc2136) - server, port, tsig_key_name, tsig_key_secret or tsig_key_file, tsig_algorithm; C(cloudflare) -
+    api_token, api_base_url); a TSIG secret that is not base64 is refused without quoting it.
 author:
   - coldrig maintainers (@coldrig)
 positional: _input
@@ -45,6 +50,14 @@ options:
   defaults:
     description: Record defaults that a domain's own keys override (e.g. C({dmarc_policy, spf_all, ttl})).
     type: dict
+  dkim_selector:
+    description:
+      - The DKIM selector of domains that give none (C(mail_dns_dkim_selector)); checked when set.
+    type: str
+  mailbox_quota:
+    description:
+      - The mailbox quota of domains that give none (C(coldrig_mailbox_quota)); checked when set.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -54,7 +67,7 @@ EXAMPLES = r"""
     fail_msg: "{{ problems | join('\n') }}"
   vars:
     problems: "{{ coldrig_domains | coldrig.infra.onboarding_spec_errors(backend=coldrig_backend, dns=coldrig_dns,
-                  mail_host=coldrig_ptr, ipv4=coldrig_public_ipv4) }}"
+                  mail_host=coldrig_ptr, ipv4=coldrig_public_ipv4, dkim_selector=mail_dns_dkim_selector | default(none)) }}"
 """
 
 RETURN = r"""
@@ -66,15 +79,22 @@ _value:
 
 from ansible_collections.coldrig.infra.plugins.module_utils.onboarding_spec import (
     backend_errors,
+    dkim_selector_errors,
     dns_errors,
     domain_errors,
+    quota_errors,
 )
 
 _UNSET = object()
 
 
-def onboarding_spec_errors(domains, backend=_UNSET, dns=_UNSET, mail_host=None, ipv4=None, ipv6=None, defaults=None):
+def onboarding_spec_errors(domains, backend=_UNSET, dns=_UNSET, mail_host=None, ipv4=None, ipv6=None, defaults=None,
+                           dkim_selector=None, mailbox_quota=None):
     errors = domain_errors(domains, mail_host=mail_host, ipv4=ipv4, ipv6=ipv6, defaults=defaults)
+    if dkim_selector is not None:
+        errors += dkim_selector_errors(dkim_selector, "mail_dns_dkim_selector")
+    if mailbox_quota is not None:
+        errors += quota_errors(mailbox_quota, "coldrig_mailbox_quota")
     if backend is not _UNSET:
         errors += backend_errors(backend)
     if dns is not _UNSET:

@@ -8,19 +8,19 @@ The spec is a set of inventory variables (docs/onboarding-spec.md): ``coldrig_do
 ``<variable>[<index>].<key>: <value> <reason>``, so an operator fixes them all in one go.
 The DNS records of every domain are built once without DKIM, which validates SPF (syntax
 and the 10-lookup limit of what can be counted offline), DMARC, MTA-STS, TLS-RPT, names
-and addresses exactly as the DNS step will.
+and addresses exactly as the DNS step will. Names, selectors, local parts, display names,
+quotas, ports and secrets follow the rules of ``validate``, the same module the steps use.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-
+from ansible_collections.coldrig.infra.plugins.module_utils import validate
+from ansible_collections.coldrig.infra.plugins.module_utils.dns_sync import TSIG_ALGORITHMS
 from ansible_collections.coldrig.infra.plugins.module_utils.mail_records import (
     RecordSpecError,
     build_mail_records,
-    validate_hostname,
 )
 
 BACKENDS = ("postfix",)
@@ -34,51 +34,88 @@ RECORD_KEYS = (
 )
 MAILBOX_KEYS = ("mailboxes", "naming", "daily_limit", "quota")
 DOMAIN_KEYS = ("name", "dkim_selector") + RECORD_KEYS + MAILBOX_KEYS
+MAILBOX_ITEM_KEYS = ("local_part", "name", "daily_limit")
 MAX_MAILBOXES = 1000
-LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9_-]|\.(?!\.))*[a-z0-9]$|^[a-z0-9]$")
-QUOTA = re.compile(r"^[0-9]+[KMGT]?$")
+# The keys of coldrig_dns per provider (docs/onboarding-spec.md): those the mail_dns role passes on to dns_records
+# (a unit test holds this against the role's task and the module's argument spec).
+DNS_PROVIDER_KEYS = {
+    "rfc2136": ("provider", "server", "port", "tsig_key_name", "tsig_key_secret", "tsig_key_file", "tsig_algorithm"),
+    "cloudflare": ("provider", "api_token", "api_base_url"),
+}
 
 
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
+def _problem(field, value, reason):
+    return "%s: %r %s" % (field, value, reason)
+
+
+def _daily_limit_errors(field, value):
+    if validate.int_range_problem(value, 1):
+        return [_problem(field, value, "is not a whole number of at least 1 (the recipients a mailbox may send to a day)")]
+    return []
+
+
+def _mailbox_item_errors(where, index, box, seen):
+    item = "%s.mailboxes[%d]" % (where, index)
+    if isinstance(box, str):  # a plain local part, as coldrig.infra.mailboxes takes it
+        box = {"local_part": box}
+    if not isinstance(box, dict):
+        return ["%s: give {local_part, name, daily_limit} or a local part, not %r" % (item, box)]
+    errors = []
+    unknown = sorted(str(key) for key in box if key not in MAILBOX_ITEM_KEYS)
+    if unknown:
+        errors.append("%s: unknown key(s) %s (known: %s)" % (item, ", ".join(unknown), ", ".join(MAILBOX_ITEM_KEYS)))
+    local = box.get("local_part")
+    reason = validate.local_part_problem(local)
+    if local is None:
+        errors.append("%s.local_part: missing; every item needs the local part (the part before the @)" % item)
+    elif reason:
+        errors.append(_problem("%s.local_part" % item, local, reason))
+    elif local in seen:
+        errors.append("%s.local_part: %r is listed twice" % (item, local))
+    else:
+        seen.add(local)
+    if box.get("name") is not None:
+        reason = validate.display_name_problem(box["name"])
+        if reason:
+            errors.append(_problem("%s.name" % item, box["name"], reason))
+    if box.get("daily_limit") is not None:
+        errors.extend(_daily_limit_errors("%s.daily_limit" % item, box["daily_limit"]))
+    return errors
 
 
 def _mailbox_errors(where, domain):
     errors = []
     boxes = domain.get("mailboxes", 0)
-    if _is_int(boxes):
-        if not 0 <= boxes <= MAX_MAILBOXES:
-            errors.append("%s.mailboxes: %d is not from 0 to %d" % (where, boxes, MAX_MAILBOXES))
+    count = validate.as_int(boxes)
+    if count is not None:
+        if not 0 <= count <= MAX_MAILBOXES:
+            errors.append("%s.mailboxes: %d is not from 0 to %d" % (where, count, MAX_MAILBOXES))
     elif isinstance(boxes, list):
         seen = set()
         for index, box in enumerate(boxes):
-            item = "%s.mailboxes[%d]" % (where, index)
-            if not isinstance(box, dict):
-                errors.append("%s: give {local_part, name}, not %r" % (item, box))
-                continue
-            local = box.get("local_part")
-            if not isinstance(local, str) or len(local) > 64 or not LOCAL_PART.match(local):
-                errors.append("%s.local_part: %r is not a lower-case local part (letters, digits, '.', '_', '-', "
-                              "at most 64, no leading, trailing or double dot)" % (item, local))
-            elif local in seen:
-                errors.append("%s.local_part: %r is listed twice" % (item, local))
-            else:
-                seen.add(local)
-            if "daily_limit" in box and not (_is_int(box["daily_limit"]) and box["daily_limit"] >= 0):
-                errors.append("%s.daily_limit: %r is not a whole number of at least 0" % (item, box["daily_limit"]))
-            unknown = sorted(set(box) - {"local_part", "name", "daily_limit"})
-            if unknown:
-                errors.append("%s: unknown key(s) %s (known: local_part, name, daily_limit)" % (item, ", ".join(unknown)))
+            errors.extend(_mailbox_item_errors(where, index, box, seen))
     else:
-        errors.append("%s.mailboxes: %r is neither a count nor a list of {local_part, name}" % (where, boxes))
+        errors.append("%s.mailboxes: %r is neither a count nor a list of {local_part, name, daily_limit}" % (where, boxes))
     naming = domain.get("naming", "first.last")
     if naming not in NAMINGS:
         errors.append("%s.naming: %r is not one of %s" % (where, naming, ", ".join(NAMINGS)))
-    if "daily_limit" in domain and not (_is_int(domain["daily_limit"]) and domain["daily_limit"] >= 0):
-        errors.append("%s.daily_limit: %r is not a whole number of at least 0" % (where, domain["daily_limit"]))
-    if "quota" in domain and not (isinstance(domain["quota"], str) and QUOTA.match(domain["quota"])):
-        errors.append("%s.quota: %r is not a size such as 512M or 1G" % (where, domain["quota"]))
+    if domain.get("daily_limit") is not None:
+        errors.extend(_daily_limit_errors("%s.daily_limit" % where, domain["daily_limit"]))
+    if domain.get("quota") is not None:
+        errors.extend(quota_errors(domain["quota"], "%s.quota" % where))
     return errors
+
+
+def quota_errors(quota, field="coldrig_mailbox_quota"):
+    """The problem of a mailbox quota (a list of at most one), by the rule coldrig.infra.mailboxes applies."""
+    reason = validate.quota_problem(quota)
+    return [_problem(field, quota, reason)] if reason else []
+
+
+def dkim_selector_errors(selector, field="mail_dns_dkim_selector"):
+    """The problem of a DKIM selector (a list of at most one); it names a DNS label and a key file."""
+    reason = validate.dkim_selector_problem(selector)
+    return [_problem(field, selector, reason)] if reason else []
 
 
 def domain_errors(domains, mail_host=None, ipv4=None, ipv6=None, defaults=None, variable="coldrig_domains"):
@@ -91,18 +128,20 @@ def domain_errors(domains, mail_host=None, ipv4=None, ipv6=None, defaults=None, 
         if not isinstance(domain, dict):
             errors.append("%s: %r is not a mapping such as {name: example.com}" % (where, domain))
             continue
-        unknown = sorted(set(domain) - set(DOMAIN_KEYS))
+        unknown = sorted(str(key) for key in domain if key not in DOMAIN_KEYS)
         if unknown:
             errors.append("%s: unknown key(s) %s (see docs/onboarding-spec.md)" % (where, ", ".join(unknown)))
         try:
-            name = validate_hostname(domain.get("name"), "name")
-        except RecordSpecError as exc:
+            name = validate.check_domain(domain.get("name"), "name")
+        except validate.ValidationError as exc:
             errors.append("%s.%s" % (where, exc))
             continue
         if name in names:
             errors.append("%s.name: %s is listed twice" % (where, name))
         names.add(name)
         where = "%s[%d] (%s)" % (variable, index, name)
+        if domain.get("dkim_selector") is not None:
+            errors.extend(dkim_selector_errors(domain["dkim_selector"], "%s.dkim_selector" % where))
         errors.extend(_mailbox_errors(where, domain))
         if mail_host:
             options = dict((key, value) for key, value in (defaults or {}).items() if key in RECORD_KEYS)
@@ -127,6 +166,47 @@ def backend_errors(backend, variable="coldrig_backend"):
     return ["%s: %r is not one of %s" % (variable, backend, ", ".join(BACKENDS))]
 
 
+def _rfc2136_errors(dns, variable):
+    errors = []
+    server = dns.get("server")
+    if not server:
+        errors.append("%s.server: the rfc2136 provider needs the primary server's name or address" % variable)
+    elif not validate.is_ip_address(server) and validate.hostname_problem(server):
+        errors.append(_problem("%s.server" % variable, server,
+                               "is neither an IP address nor a host name (%s)" % validate.hostname_problem(server)))
+    if dns.get("port") is not None:
+        reason = validate.port_problem(dns["port"])
+        if reason:
+            errors.append(_problem("%s.port" % variable, dns["port"], reason))
+    key_name = dns.get("tsig_key_name")
+    if not key_name:
+        errors.append("%s.tsig_key_name: the rfc2136 provider needs the TSIG key's name" % variable)
+    elif validate.dns_name_problem(key_name, wildcard=False):
+        errors.append(_problem("%s.tsig_key_name" % variable, key_name,
+                               "is not a TSIG key name (%s)" % validate.dns_name_problem(key_name, wildcard=False)))
+    secret, key_file = dns.get("tsig_key_secret"), dns.get("tsig_key_file")
+    if secret and key_file:
+        errors.append("%s.tsig_key_secret: give tsig_key_secret or tsig_key_file, not both" % variable)
+    elif not (secret or key_file):
+        errors.append("%s.tsig_key_secret: give tsig_key_secret or tsig_key_file" % variable)
+    elif secret:
+        try:
+            validate.check_secret_base64(secret, "%s.tsig_key_secret" % variable)
+        except validate.ValidationError as exc:  # the message never quotes the secret
+            errors.append("%s: give the secret in base64, as `keymgr -t` or `tsig-keygen` prints it" % exc)
+    algorithm = dns.get("tsig_algorithm")
+    if algorithm is not None and algorithm not in TSIG_ALGORITHMS:
+        errors.append(_problem("%s.tsig_algorithm" % variable, algorithm, "is not one of %s" % ", ".join(TSIG_ALGORITHMS)))
+    return errors
+
+
+def _cloudflare_errors(dns, variable):
+    url = dns.get("api_base_url")
+    if url is not None and not (isinstance(url, str) and url.startswith(("https://", "http://"))):
+        return [_problem("%s.api_base_url" % variable, url, "is not an http(s):// URL of the Cloudflare API v4")]
+    return []
+
+
 def dns_errors(dns, variable="coldrig_dns"):
     if not isinstance(dns, dict):
         return ["%s: give the DNS provider and its settings, e.g. {provider: cloudflare, api_token: ...}" % variable]
@@ -134,14 +214,13 @@ def dns_errors(dns, variable="coldrig_dns"):
     if provider not in DNS_PROVIDERS:
         return ["%s.provider: %r is not one of %s" % (variable, provider, ", ".join(DNS_PROVIDERS))]
     errors = []
+    known = DNS_PROVIDER_KEYS[provider]
+    unknown = sorted(str(key) for key in dns if key not in known)
+    if unknown:
+        errors.append("%s: unknown key(s) %s for provider %s (known: %s; see docs/onboarding-spec.md)"
+                      % (variable, ", ".join(unknown), provider, ", ".join(known)))
     if provider == "rfc2136":
-        if not dns.get("server"):
-            errors.append("%s.server: the rfc2136 provider needs the primary server's name or address" % variable)
-        if not dns.get("tsig_key_name"):
-            errors.append("%s.tsig_key_name: the rfc2136 provider needs the TSIG key's name" % variable)
-        if not (dns.get("tsig_key_secret") or dns.get("tsig_key_file")):
-            errors.append("%s.tsig_key_secret: give tsig_key_secret or tsig_key_file" % variable)
-        port = dns.get("port", 53)
-        if not (_is_int(port) and 0 < port < 65536):
-            errors.append("%s.port: %r is not a port from 1 to 65535" % (variable, port))
+        errors.extend(_rfc2136_errors(dns, variable))
+    else:
+        errors.extend(_cloudflare_errors(dns, variable))
     return errors

@@ -145,6 +145,16 @@ def dkim_selector_problem(value):
     return _name_problem(value, _LDH_LABEL, "a selector such as s1")
 
 
+def canonical_name_problem(value):
+    """Why a valid name is not in the form coldrig writes it (lower case, no blanks, no trailing dot), or None.
+
+    For a name that is used as it is given (a node's host name, say) rather than normalised first.
+    """
+    if isinstance(value, str) and value != normalise_name(value):
+        return "is not written in lower case without blanks or a trailing dot (%r)" % normalise_name(value)
+    return None
+
+
 def check_hostname(value, field):
     return _check(hostname_problem, value, field, normalise_name)
 

@@ -49,6 +49,16 @@ def test_an_empty_admin_key_list_stops_the_harden_role_before_it_connects(tmp_pa
         result, "harden_admin_ssh_keys: the list is empty while root login or password login is to be turned off")
 
 
+def test_an_ssh_port_above_65535_stops_the_harden_role_before_it_connects(tmp_path):
+    result = run_playbook(tmp_path, "harden.yml", {"harden_ssh_port": 70000})
+    assert_failed_before_any_connection(result, "harden_ssh_port: 70000 is not 22 nor a port from 1024 to 65535")
+
+
+def test_a_firewall_port_of_0_stops_the_harden_role_before_it_connects(tmp_path):
+    result = run_playbook(tmp_path, "harden.yml", {"harden_firewall_tcp_ports": [0]})
+    assert_failed_before_any_connection(result, "every port must be from 1 to 65535")
+
+
 def test_a_malformed_key_is_named_before_anything_changes(tmp_path):
     result = run_playbook(tmp_path, "harden.yml", {"coldrig_admin_ssh_keys": ["not-a-key"]})
     assert_failed_before_any_connection(result, "is not an SSH public key line")
@@ -64,7 +74,50 @@ def test_a_malformed_key_is_named_before_anything_changes(tmp_path):
      "coldrig_domains[0] (outreach-example.test).mailboxes: 5000 is not from 0 to 1000"),
 ])
 def test_a_bad_spec_stops_the_onboarding_before_any_node_or_record_changes(tmp_path, domains, message):
-    dns = {"provider": "rfc2136", "server": "127.0.0.1", "port": 9, "tsig_key_name": "k", "tsig_key_secret": "c2VjcmV0"}
-    result = run_playbook(tmp_path, "onboard.yml", {"coldrig_domains": domains, "coldrig_dns": dns})
+    result = run_playbook(tmp_path, "onboard.yml", {"coldrig_domains": domains, "coldrig_dns": DNS})
     assert_failed_before_any_connection(result, message)
     assert "PLAY [Harden" not in result.stdout
+
+
+DNS = {"provider": "rfc2136", "server": "127.0.0.1", "port": 9, "tsig_key_name": "k", "tsig_key_secret": "c2VjcmV0"}
+DOMAIN = "outreach-example.test"
+SECRET = "s3cr3t-not-base64!"
+# Issue 10, item 12: what used to pass the check and fail later (after the node or the zone changed).
+LATER_FAILURES = {
+    "daily_limit_0": ({"coldrig_domains": [{"name": DOMAIN, "daily_limit": 0}]},
+                      "coldrig_domains[0] (%s).daily_limit: 0 is not a whole number of at least 1" % DOMAIN),
+    "mailbox_daily_limit_0": ({"coldrig_domains": [{"name": DOMAIN, "mailboxes": [{"local_part": "ana", "daily_limit": 0}]}]},
+                              "coldrig_domains[0] (%s).mailboxes[0].daily_limit: 0 is not a whole number of at least 1" % DOMAIN),
+    "dkim_selector": ({"coldrig_domains": [{"name": DOMAIN, "dkim_selector": "S_1"}]},
+                      "coldrig_domains[0] (%s).dkim_selector: 'S_1' must be lower case" % DOMAIN),
+    "role_dkim_selector": ({"mail_dns_dkim_selector": "s 2"}, "mail_dns_dkim_selector: 's 2' has the label"),
+    "unknown_dns_key": ({"coldrig_dns": dict(DNS, tsig_secret="c2VjcmV0")},
+                        "coldrig_dns: unknown key(s) tsig_secret for provider rfc2136"),
+    "unknown_cloudflare_key": ({"coldrig_dns": {"provider": "cloudflare", "api_token": "t", "zone_id": "z"}},
+                               "coldrig_dns: unknown key(s) zone_id for provider cloudflare"),
+    "tsig_secret_not_base64": ({"coldrig_dns": dict(DNS, tsig_key_secret=SECRET)},
+                               "coldrig_dns.tsig_key_secret: the value is not valid base64"),
+    "display_name": ({"coldrig_domains": [{"name": DOMAIN, "mailboxes": [{"local_part": "ana", "name": "Ana: Bell"}]}]},
+                     "coldrig_domains[0] (%s).mailboxes[0].name: 'Ana: Bell' contains ':'" % DOMAIN),
+    "quota": ({"coldrig_domains": [{"name": DOMAIN, "quota": "1.5G"}]},
+              "coldrig_domains[0] (%s).quota: '1.5G' is not a size" % DOMAIN),
+    "default_quota": ({"coldrig_mailbox_quota": "1.5G"}, "coldrig_mailbox_quota: '1.5G' is not a size"),
+}
+
+
+@pytest.mark.parametrize("host_vars,message", list(LATER_FAILURES.values()), ids=list(LATER_FAILURES))
+def test_what_would_fail_later_stops_the_onboarding_before_any_node_or_record_changes(tmp_path, host_vars, message):
+    spec = {"coldrig_domains": [{"name": DOMAIN}], "coldrig_dns": DNS}
+    spec.update(host_vars)
+    result = run_playbook(tmp_path, "onboard.yml", spec)
+    assert_failed_before_any_connection(result, message)
+    assert "PLAY [Harden" not in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_a_quota_the_mailboxes_module_takes_passes_the_check(tmp_path):
+    # The checker used to refuse 2048k and 10B, which coldrig.infra.mailboxes (Dovecot) takes.
+    spec = {"coldrig_domains": [{"name": DOMAIN, "quota": "2048k"}, {"name": "b." + DOMAIN, "quota": "10B"}],
+            "coldrig_dns": DNS}
+    result = run_playbook(tmp_path, "check.yml", spec)
+    assert result.returncode == 0, result.stdout + result.stderr

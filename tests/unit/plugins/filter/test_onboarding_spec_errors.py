@@ -1,4 +1,14 @@
+import re
+from pathlib import Path
+
+import pytest
+
 from ansible_collections.coldrig.infra.plugins.filter.onboarding_spec_errors import onboarding_spec_errors
+from ansible_collections.coldrig.infra.plugins.module_utils import mailboxes, validate
+from ansible_collections.coldrig.infra.plugins.module_utils.dns_sync import ARGUMENT_SPEC
+from ansible_collections.coldrig.infra.plugins.module_utils.onboarding_spec import DNS_PROVIDER_KEYS
+
+ROOT = Path(__file__).resolve().parents[4]
 
 DNS = {"provider": "rfc2136", "server": "127.0.0.1", "port": 10053, "tsig_key_name": "k", "tsig_key_file": "/k"}
 NODE = {"mail_host": "node1.lab.coldrig.test", "ipv4": "127.0.100.1"}
@@ -25,7 +35,7 @@ def test_every_problem_is_reported_with_the_item_and_the_key():
     assert any(p.startswith("coldrig_domains[1].name: ") for p in problems)
     assert "coldrig_domains[2] (second.test).mailboxes: -1 is not from 0 to 1000" in problems
     assert any(p.startswith("coldrig_domains[2] (second.test).naming: 'random' is not one of") for p in problems)
-    assert "coldrig_domains[2] (second.test).daily_limit: 'lots' is not a whole number of at least 0" in problems
+    assert "coldrig_domains[2] (second.test).daily_limit: 'lots' is not a whole number of at least 1 (the recipients a mailbox may send to a day)" in problems
     assert any("unknown key(s) dmarc_polcy" in p for p in problems)
 
 
@@ -37,10 +47,11 @@ def test_an_spf_over_ten_lookups_is_refused_before_anything_changes():
 
 def test_mailbox_lists_are_checked_item_by_item():
     problems = check([{"name": "send.test", "mailboxes": [{"local_part": "ana.bell"}, {"local_part": "ana.bell"},
-                                                          {"local_part": ".bad"}, "x"]}])
+                                                          {"local_part": ".bad"}, 7, "x"]}])
     assert "coldrig_domains[0] (send.test).mailboxes[1].local_part: 'ana.bell' is listed twice" in problems
     assert any(p.startswith("coldrig_domains[0] (send.test).mailboxes[2].local_part: '.bad'") for p in problems)
-    assert any(p.startswith("coldrig_domains[0] (send.test).mailboxes[3]: give {local_part, name}") for p in problems)
+    assert any(p.startswith("coldrig_domains[0] (send.test).mailboxes[3]: give {local_part, name, daily_limit}") for p in problems)
+    assert len(problems) == 3  # "x" is a plain local part, which coldrig.infra.mailboxes takes
 
 
 def test_backend_and_dns_provider():
@@ -57,3 +68,131 @@ def test_backend_and_dns_provider():
 
 def test_no_domain_at_all():
     assert check([]) == ["coldrig_domains: give a list of sending domains, each at least {name: <domain>}"]
+
+
+# ---- item 12 of issue 10: everything that fails later is refused before any change
+
+
+@pytest.mark.parametrize("limit", [0, -5, "0", True, 1.5])
+def test_a_domain_daily_limit_below_one_is_refused(limit):
+    problems = check([{"name": "send.test", "daily_limit": limit}])
+    assert problems == ["coldrig_domains[0] (send.test).daily_limit: %r is not a whole number of at least 1 "
+                        "(the recipients a mailbox may send to a day)" % (limit,)]
+
+
+def test_a_mailbox_daily_limit_below_one_is_refused():
+    problems = check([{"name": "send.test", "mailboxes": [{"local_part": "ana", "daily_limit": 0},
+                                                          {"local_part": "bob", "daily_limit": 1}]}])
+    assert problems == ["coldrig_domains[0] (send.test).mailboxes[0].daily_limit: 0 is not a whole number of at "
+                        "least 1 (the recipients a mailbox may send to a day)"]
+
+
+def test_a_daily_limit_of_one_or_a_templated_number_passes():
+    assert check([{"name": "send.test", "daily_limit": 1}, {"name": "b.test", "daily_limit": "30"}]) == []
+
+
+@pytest.mark.parametrize("selector", ["S1", "s_1", "s 1", "../s1", "-s1", ""])
+def test_a_bad_domain_dkim_selector_is_refused(selector):
+    problems = check([{"name": "send.test", "dkim_selector": selector}])
+    assert len(problems) == 1
+    assert problems[0].startswith("coldrig_domains[0] (send.test).dkim_selector: %r " % selector)
+
+
+def test_a_bad_role_level_dkim_selector_is_refused():
+    assert check([{"name": "send.test"}], dkim_selector="s1") == []
+    problems = check([{"name": "send.test"}], dkim_selector="Sel_1")
+    assert len(problems) == 1 and problems[0].startswith("mail_dns_dkim_selector: 'Sel_1' ")
+
+
+def test_a_dkim_selector_with_dots_passes_as_rfc_6376_allows():
+    assert check([{"name": "send.test", "dkim_selector": "s2026.a"}]) == []
+
+
+def test_an_unknown_rfc2136_key_is_refused_with_the_keys_it_takes():
+    problems = check([{"name": "a.test"}], dns=dict(DNS, tsig_secret="c2VjcmV0", api_token="x"))
+    assert problems == ["coldrig_dns: unknown key(s) api_token, tsig_secret for provider rfc2136 (known: provider, "
+                        "server, port, tsig_key_name, tsig_key_secret, tsig_key_file, tsig_algorithm; see docs/onboarding-spec.md)"]
+
+
+def test_an_unknown_cloudflare_key_is_refused_with_the_keys_it_takes():
+    assert check([{"name": "a.test"}], dns={"provider": "cloudflare", "api_token": "t"}) == []
+    problems = check([{"name": "a.test"}], dns={"provider": "cloudflare", "api_token": "t", "server": "ns1.x.test",
+                                                "zone_id": "abc"})
+    assert problems == ["coldrig_dns: unknown key(s) server, zone_id for provider cloudflare (known: provider, "
+                        "api_token, api_base_url; see docs/onboarding-spec.md)"]
+
+
+def test_the_dns_keys_the_checker_takes_are_those_the_role_passes_and_the_module_knows():
+    task = (ROOT / "roles" / "mail_dns" / "tasks" / "main.yml").read_text()
+    passed = set(re.findall(r"mail_dns_provider\.([a-z_]+)", task))
+    taken = set(DNS_PROVIDER_KEYS["rfc2136"]) | set(DNS_PROVIDER_KEYS["cloudflare"])
+    assert taken == passed
+    assert taken <= set(ARGUMENT_SPEC)
+
+
+@pytest.mark.parametrize("secret", ["not base64!", "c2VjcmV0=x", "s3cr3t-%%"])
+def test_a_tsig_secret_that_is_not_base64_is_refused_without_quoting_it(secret):
+    problems = check([{"name": "a.test"}], dns={"provider": "rfc2136", "server": "127.0.0.1", "tsig_key_name": "k",
+                                                "tsig_key_secret": secret})
+    assert len(problems) == 1
+    assert problems[0].startswith("coldrig_dns.tsig_key_secret: the value is not valid base64")
+    assert secret not in problems[0]
+
+
+def test_a_base64_tsig_secret_passes():
+    assert check([{"name": "a.test"}], dns={"provider": "rfc2136", "server": "ns1.example.net", "tsig_key_name": "k",
+                                            "tsig_key_secret": "c2VjcmV0c2VjcmV0c2VjcmV0"}) == []
+
+
+def test_a_tsig_secret_and_a_key_file_together_are_refused():
+    problems = check([{"name": "a.test"}], dns=dict(DNS, tsig_key_secret="c2VjcmV0"))
+    assert problems == ["coldrig_dns.tsig_key_secret: give tsig_key_secret or tsig_key_file, not both"]
+
+
+def test_bad_rfc2136_server_port_key_name_and_algorithm_are_each_named():
+    problems = check([{"name": "a.test"}], dns={"provider": "rfc2136", "server": "ns 1", "port": 0,
+                                                "tsig_key_name": "k..x", "tsig_key_file": "/k", "tsig_algorithm": "md5"})
+    assert [p.split(":")[0] for p in problems] == ["coldrig_dns.server", "coldrig_dns.port", "coldrig_dns.tsig_key_name",
+                                                   "coldrig_dns.tsig_algorithm"]
+    assert "coldrig_dns.port: 0 is not a port from 1 to 65535" in problems
+
+
+@pytest.mark.parametrize("name", ["Emma: Walker", "Emma\nWalker", "   ", "x" * 129, 42])
+def test_a_display_name_the_mailboxes_module_refuses_is_refused(name):
+    problems = check([{"name": "send.test", "mailboxes": [{"local_part": "emma", "name": name}]}])
+    assert len(problems) == 1
+    assert problems[0].startswith("coldrig_domains[0] (send.test).mailboxes[0].name: %r " % (name,))
+    with pytest.raises(mailboxes.MailboxError):
+        mailboxes.parse_request([{"local_part": "emma", "name": name}], "present")
+
+
+def test_a_display_name_the_mailboxes_module_takes_passes():
+    assert check([{"name": "send.test", "mailboxes": [{"local_part": "emma", "name": "Emma Walker-Ödegaard"}]}]) == []
+
+
+@pytest.mark.parametrize("quota", ["2048k", "10B", "1g", "512M", "1T", 2048])
+def test_a_quota_the_mailboxes_module_takes_passes(quota):
+    assert check([{"name": "send.test", "quota": quota}]) == []
+
+
+@pytest.mark.parametrize("quota", ["1 GB", "1.5G", "-1G", "G", "", "1P", True])
+def test_a_quota_the_mailboxes_module_refuses_is_refused(quota):
+    problems = check([{"name": "send.test", "quota": quota}])
+    assert len(problems) == 1 and problems[0].startswith("coldrig_domains[0] (send.test).quota: %r " % (quota,))
+
+
+def test_the_default_mailbox_quota_is_checked_too():
+    assert check([{"name": "send.test"}], mailbox_quota="1G") == []
+    assert check([{"name": "send.test"}], mailbox_quota="1 GB") == [
+        "coldrig_mailbox_quota: '1 GB' %s" % validate.quota_problem("1 GB")]
+
+
+@pytest.mark.parametrize("local", ["-sales", "ana_", "a" * 64])
+def test_local_parts_follow_the_rules_of_the_mailboxes_module(local):
+    assert check([{"name": "send.test", "mailboxes": [{"local_part": local}]}]) == []
+    assert mailboxes.local_part_problem(local) is None
+
+
+def test_a_domain_name_is_checked_by_the_shared_validator():
+    problems = check([{"name": "bad_domain.test"}])
+    assert problems == ["coldrig_domains[0].name: 'bad_domain.test' %s" % validate.domain_problem("bad_domain.test")]

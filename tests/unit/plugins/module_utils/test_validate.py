@@ -82,3 +82,13 @@ def test_base64_secret_error_never_quotes_the_value():
         v.check_secret_base64("not base64 %%% s3cr3t", "coldrig_dns.tsig_key_secret")
     assert "s3cr3t" not in str(caught.value)
     assert str(caught.value) == "coldrig_dns.tsig_key_secret: the value is not valid base64"
+
+
+@pytest.mark.parametrize("value", ["Mail.Example.com", "mail.example.com.", " mail.example.com"])
+def test_a_name_not_in_canonical_form_is_named(value):
+    assert v.fqdn_problem(value) is None
+    assert "'mail.example.com'" in v.canonical_name_problem(value)
+
+
+def test_a_canonical_name_has_no_canonical_problem():
+    assert v.canonical_name_problem("mail.example.com") is None
