@@ -82,3 +82,12 @@ def test_base64_secret_error_never_quotes_the_value():
         v.check_secret_base64("not base64 %%% s3cr3t", "coldrig_dns.tsig_key_secret")
     assert "s3cr3t" not in str(caught.value)
     assert str(caught.value) == "coldrig_dns.tsig_key_secret: the value is not valid base64"
+
+
+def test_dqs_key_is_26_letters_and_digits_and_the_error_never_quotes_it():
+    assert v.check_dqs_key(" abcdefghijklmnopqrstuvwxyz ", "spamhaus_dqs_key") == "abcdefghijklmnopqrstuvwxyz"
+    assert v.dqs_key_problem("a" * 25) and v.dqs_key_problem("a" * 25 + ".") and v.dqs_key_problem("")
+    with pytest.raises(v.ValidationError) as caught:
+        v.check_dqs_key("s3cr3t-but-malformed", "spamhaus_dqs_key")
+    assert "s3cr3t" not in str(caught.value)
+    assert str(caught.value).startswith("spamhaus_dqs_key: the value is not a Spamhaus DQS key")
