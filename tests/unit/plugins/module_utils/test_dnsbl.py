@@ -245,3 +245,18 @@ def test_the_table_puts_listed_and_errors_first():
     assert lines[0].split()[:3] == ["TARGET", "LIST", "STATUS"]
     assert [line.split()[1] for line in lines[1:]] == ["c", "b", "a"]
     assert lines[1].endswith("why") and lines[2].endswith("timeout")
+
+
+def test_docs_monitoring_lists_every_default_list_with_its_codes_and_source():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[4] / "docs" / "monitoring.md").read_text()
+    for item in d.DEFAULT_LISTS:
+        row = next((line for line in text.splitlines() if line.startswith("| `%s` | `%s`" % (item["name"], item["zone"]))),
+                   None)
+        assert row is not None, item["name"]
+        assert item["source"] in row, item["name"]
+        for code in item["codes"]:
+            assert "`%s`" % code["code"] in row, (item["name"], code["code"])
+        for bit in item.get("bits") or []:
+            assert "%d %s" % (bit["bit"], bit["meaning"]) in row, (item["name"], bit["bit"])
