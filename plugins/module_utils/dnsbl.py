@@ -377,7 +377,11 @@ class Checker(object):
                 resolver = dns.asyncresolver.Resolver(configure=False)
                 resolver.nameservers = [dns.nameserver.Do53Nameserver(address, port) for address, port in servers]
             else:
-                resolver = dns.asyncresolver.Resolver()
+                try:
+                    resolver = dns.asyncresolver.Resolver()
+                except dns.resolver.NoResolverConfiguration as exc:
+                    raise ListError("resolvers: none given and the system has no resolver configured (%s); "
+                                    "give resolvers: [host or host:port]" % exc)
             resolver.timeout = self.timeout
             resolver.lifetime = self.timeout
             resolver.cache = None
@@ -438,6 +442,8 @@ class Checker(object):
     def check(self, jobs):
         """jobs: [(target, list)] -> rows, in the same order."""
         rows = []
+        for _target, dnsbl in jobs:  # every resolver made before the first query: a bad setting fails early
+            self._resolver(dnsbl["servers"] if dnsbl.get("servers") else self.servers)
         for target, dnsbl in jobs:
             rows.append(dict(target=target, kind=dnsbl["kind"], list=dnsbl["name"], zone=dnsbl["zone"],
                              status=None, codes=[], meaning=[], txt=[], error=None, elapsed_ms=None))

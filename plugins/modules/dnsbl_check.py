@@ -18,10 +18,10 @@ description:
   - Reads every answer with the asked list's own table of return codes, from the list's documentation
     (docs/monitoring.md lists them with their sources). C(listed) and C(clean) are the only verdicts on a list;
     anything else is C(error) with the reason.
-  - An answer by which a list refuses to serve this resolver (Spamhaus 127.255.255.252/254/255, URIBL and SURBL
+  - "An answer by which a list refuses to serve this resolver (Spamhaus 127.255.255.252/254/255, URIBL and SURBL
     127.0.0.1) is C(error) with the reason C(could not check: use your own resolver or a data query service key),
-    never C(listed) and never C(clean). So is an answer outside the list's documented codes, a timeout, SERVFAIL
-    or REFUSED.
+    never C(listed) and never C(clean)."
+  - An answer outside the list's documented codes, a timeout, SERVFAIL or REFUSED is C(error) too.
   - A listed entry's TXT record (the list's reason, often a removal link) is fetched too.
   - The default is 15 lists (O(default_lists)); O(lists) adds lists or replaces a default of the same name or zone,
     O(exclude_lists) leaves defaults out.
@@ -112,8 +112,8 @@ options:
             description:
               - C(listed) - the target is on the list.
               - C(clean) - not a listing (a reputation zone's neutral and good levels).
-              - C(unchecked) - the list refused to answer this resolver; reported as an error that says
-                C(could not check: use your own resolver or a data query service key).
+              - C(unchecked) - the list refused to answer this resolver; reported as an error whose reason
+                starts with "could not check".
               - C(error) - the list reports a wrong query (an IP asked of a domain list, say).
             type: str
             default: listed
@@ -245,7 +245,7 @@ results:
       type: list
       elements: str
     error:
-      description: Why the status is C(error), e.g. C(could not check, use your own resolver or a data query service key (127.255.255.254 ...)).
+      description: "Why the status is C(error), e.g. C(could not check: use your own resolver or a data query service key (127.255.255.254 ...))."
       type: str
     elapsed_ms:
       description: Milliseconds the query took (none when the deadline passed first).
@@ -386,7 +386,10 @@ def main():
         module.fail_json(msg="nothing to ask: the lists are of kind %s only, and no target of that kind was given"
                              % ", ".join(kinds))
     checker = dnsbl.Checker(servers, params["timeout"], params["concurrency"], params["deadline"], dqs_key)
-    rows = checker.check(jobs)
+    try:
+        rows = checker.check(jobs)
+    except dnsbl.ListError as exc:
+        module.fail_json(msg=str(exc))
     counts = dnsbl.summary(rows, len(addresses) + len(domains), len(lists))
     text = dnsbl.table(rows)
     result = dict(changed=False, results=rows, summary=counts, table=text,

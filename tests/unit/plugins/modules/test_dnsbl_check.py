@@ -9,6 +9,7 @@ from ansible_collections.coldrig.infra.plugins.modules import dnsbl_check as mod
 from tests.support.dns_server import DnsTestServer
 from tests.support.silent_dns import SilentDnsServer
 
+
 def warnings(result):
     return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
 
@@ -107,3 +108,17 @@ def test_bad_options_fail_before_any_query_naming_the_field_and_the_value(server
 def test_check_mode_runs_the_same_queries(server, run_module):
     result = run_module(module, args(server, on_listed="warn"), check=True)
     assert [r["status"] for r in result["results"]] == ["clean", "listed"]
+
+
+def test_no_resolvers_and_no_system_resolver_fails_with_what_to_give(monkeypatch, run_module):
+    import dns.asyncresolver
+    import dns.resolver
+
+    def unconfigured(*_args, **_kwargs):
+        raise dns.resolver.NoResolverConfiguration("no nameservers")
+
+    monkeypatch.setattr(dns.asyncresolver, "Resolver", unconfigured)
+    result = run_module(module, {"addresses": ["192.0.2.1"], "default_lists": False, "lists": [ZEN]})
+    assert result["failed"]
+    assert result["msg"] == ("resolvers: none given and the system has no resolver configured (no nameservers); "
+                             "give resolvers: [host or host:port]")
