@@ -37,6 +37,7 @@ except ImportError:
     DNSPYTHON_IMPORT_ERROR = traceback.format_exc()
 
 from ansible_collections.coldrig.infra.plugins.module_utils import validate
+from ansible_collections.coldrig.infra.plugins.module_utils.mail_auth import server_label
 
 LISTED, CLEAN, UNCHECKED, ERROR = "listed", "clean", "unchecked", "error"
 # What one documented answer means: a listing, not a listing (a reputation zone's good levels), the list
@@ -339,13 +340,12 @@ def query_name(target, dnsbl, dqs_key=None):
     return "%s.%s." % (item, zone)
 
 
-def server_label(target):
-    address, port = target
-    return ("[%s]:%d" if ":" in address else "%s:%d") % (address, port)
-
-
 def _servers_said(exc):
-    """What each server answered, from a dnspython NoNameservers (never the query name)."""
+    """What each server answered, from a dnspython NoNameservers.
+
+    Like mail_auth's, but an exception is named by its type only: its text may hold the query name,
+    which holds the DQS key.
+    """
     said = []
     for error in (getattr(exc, "kwargs", None) or {}).get("errors", []):
         server, port, problem = str(error[0]), error[2], error[3]

@@ -34,7 +34,7 @@ version_added: 0.1.0
 author:
   - coldrig maintainers (@coldrig)
 requirements:
-  - dnspython >= 2.0 (on the controller)
+  - dnspython >= 2.4 (on the controller)
   - publicsuffixlist (for O(domains))
 options:
   addresses:
@@ -270,23 +270,17 @@ lists:
   elements: dict
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.coldrig.infra.plugins.module_utils import dnsbl
 from ansible_collections.coldrig.infra.plugins.module_utils import validate
-
-try:
-    from ansible_collections.coldrig.infra.plugins.module_utils.mail_auth import (
-        HAS_PUBLICSUFFIXLIST,
-        PUBLICSUFFIXLIST_IMPORT_ERROR,
-        organizational_domain,
-        resolve_servers,
-    )
-except ImportError:  # pragma: no cover - mail_auth guards its own imports
-    HAS_PUBLICSUFFIXLIST = False
-    PUBLICSUFFIXLIST_IMPORT_ERROR = traceback.format_exc()
+# mail_auth guards its third-party imports; from it: the Public Suffix List and the host:port resolver list
+from ansible_collections.coldrig.infra.plugins.module_utils.mail_auth import (
+    HAS_PUBLICSUFFIXLIST,
+    PUBLICSUFFIXLIST_IMPORT_ERROR,
+    organizational_domain,
+    resolve_servers,
+)
 
 
 def argument_spec():
