@@ -298,3 +298,27 @@ def check_secret_base64(value, field):
         error.args = ("%s: the value %s" % (field, reason),)
         raise error
     return "".join(value.split())
+
+
+# A Spamhaus Data Query Service key: "a 26-character code specific to each customer"
+# (https://docs.spamhaustech.com/70-access-methods/data-query-service/020-dqs-auth.html).
+_DQS_KEY = re.compile(r"^[A-Za-z0-9]{26}$")
+
+
+def dqs_key_problem(value):
+    """Why ``value`` is not a Spamhaus DQS key (26 letters and digits), or None. The value is never quoted."""
+    if not isinstance(value, str) or not value.strip():
+        return "is empty"
+    if not _DQS_KEY.match(value.strip()):
+        return "is not a Spamhaus DQS key (26 letters and digits, from the Spamhaus portal)"
+    return None
+
+
+def check_dqs_key(value, field):
+    """The key without blanks, or ValidationError whose text never quotes the value."""
+    reason = dqs_key_problem(value)
+    if reason:
+        error = ValidationError(field, "<secret>", reason)
+        error.args = ("%s: the value %s" % (field, reason),)
+        raise error
+    return value.strip()

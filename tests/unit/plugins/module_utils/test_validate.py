@@ -92,3 +92,12 @@ def test_a_name_not_in_canonical_form_is_named(value):
 
 def test_a_canonical_name_has_no_canonical_problem():
     assert v.canonical_name_problem("mail.example.com") is None
+
+
+def test_dqs_key_is_26_letters_and_digits_and_the_error_never_quotes_it():
+    assert v.check_dqs_key(" abcdefghijklmnopqrstuvwxyz ", "spamhaus_dqs_key") == "abcdefghijklmnopqrstuvwxyz"
+    assert v.dqs_key_problem("a" * 25) and v.dqs_key_problem("a" * 25 + ".") and v.dqs_key_problem("")
+    with pytest.raises(v.ValidationError) as caught:
+        v.check_dqs_key("s3cr3t-but-malformed", "spamhaus_dqs_key")
+    assert "s3cr3t" not in str(caught.value)
+    assert str(caught.value).startswith("spamhaus_dqs_key: the value is not a Spamhaus DQS key")
