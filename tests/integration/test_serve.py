@@ -65,8 +65,9 @@ class Server:
             'test = "tests/support/serve/inventory.yml"\n', encoding="utf-8")
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "Server":
+    def start(self, **settings: str) -> "Server":
         env = dict(os.environ)
+        env.update({f"COLDRIG_SERVE_{name.upper()}": value for name, value in settings.items()})
         env.update({
             "PYTHONPATH": str(ROOT / "src"),
             "COLDRIG_SERVE_SECRETS": f"{SECRET},{OLD_SECRET}",
@@ -439,6 +440,17 @@ def test_a_server_killed_mid_job_marks_it_interrupted_on_restart(tmp_path):
         assert [row["id"] for row in server.get("/v1/jobs").json()["jobs"]] == [job_id]  # not lost, not doubled
         events = _events(server, job_id)
         assert events[-1][1] == "job_finished" and events[-1][2]["state"] == "interrupted"
+    finally:
+        server.stop()
+
+
+def test_a_run_longer_than_job_timeout_is_ended(tmp_path):
+    server = Server(tmp_path).start(job_timeout="6")
+    try:
+        job_id = server.submit(coldrig_domains=[{"name": "example.com", "mailboxes": 600}]).json()["id"]
+        job = server.wait(job_id, timeout=40)
+        assert job["state"] == "timeout" and "job_timeout (6 s)" in job["explanation"], job
+        assert not _run_tree(server.data_dir / "jobs" / job_id)
     finally:
         server.stop()
 

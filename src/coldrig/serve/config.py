@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def _xdg(var: str, fallback: str) -> Path:
+    value = os.environ.get(var)
+    return Path(value) if value else Path.home() / fallback
+
+
 class ConfigError(Exception):
     """A setting is missing or wrong; the message names it and says what to give."""
 
@@ -22,7 +27,7 @@ MIN_SECRET_LENGTH = 32
 class ServeConfig:
     bind: str = "127.0.0.1:8787"
     secrets: list[str] = field(default_factory=list)
-    data_dir: Path = Path("/var/lib/coldrig/serve")
+    data_dir: Path = field(default_factory=lambda: _xdg("XDG_STATE_HOME", ".local/state") / "coldrig" / "serve")
     concurrency: int = 2
     job_timeout: int = 3600          # seconds one run may take before it is ended (state timeout)
     retention: int = 7 * 86400       # seconds a finished job's directory and exports are kept

@@ -52,3 +52,9 @@ def test_a_short_secret_is_not_shown_in_the_error(tmp_path):
     with pytest.raises(config.ConfigError) as caught:
         config.load(None, {"COLDRIG_SERVE_SECRETS": "tooshort-secret", "COLDRIG_SERVE_PROJECT_DIR": str(ROOT)})
     assert "tooshort-secret" not in str(caught.value)
+
+
+def test_the_example_settings_file_loads():
+    loaded = config.load(ROOT / "contrib" / "systemd" / "serve.toml",
+                         {"COLDRIG_SERVE_SECRETS": SECRET, "COLDRIG_SERVE_PROJECT_DIR": str(ROOT)})
+    assert loaded.bind == "127.0.0.1:8787" and loaded.default_inventory in loaded.inventories
