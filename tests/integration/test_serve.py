@@ -320,6 +320,10 @@ def _bad_requests(server: Server):
     yield "oversized", server.post_raw(big, server.headers("POST", "/v1/onboardings", big)), 413
     broken = b'{"nodes": ["node1"], "coldrig_domains": ['
     yield "malformed JSON", server.post_raw(broken, server.headers("POST", "/v1/onboardings", broken)), 400
+    deep = b"[" * 100000 + b"]" * 100000
+    yield "JSON nested too deep to parse", server.post_raw(deep, server.headers("POST", "/v1/onboardings", deep)), 400
+    nested = json.dumps({"nodes": ["node1"], **SPEC, "coldrig_tls": json.loads("[" * 900 + "]" * 900)}).encode()
+    yield "a spec nested 900 deep", server.post_raw(nested, server.headers("POST", "/v1/onboardings", nested)), 422
 
 
 def test_bad_requests_get_a_4xx_and_create_no_job(server):

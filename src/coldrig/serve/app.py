@@ -99,6 +99,8 @@ def create_app(config, store: Store | None = None, manager: JobManager | None = 
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             return _error(400, f"body: not JSON ({type(exc).__name__} at position {getattr(exc, 'pos', '?')})")
+        except RecursionError:
+            return _error(400, f"body: JSON nested deeper than this server parses (a spec nests at most {req.MAX_DEPTH})")
         problems = req.problems(data, config.inventories, checker, validate)
         if problems:
             return _error(422, "the onboarding request has problems", errors=problems)
@@ -126,13 +128,16 @@ def create_app(config, store: Store | None = None, manager: JobManager | None = 
         return await run_in_threadpool(_authenticate, request, body)
 
     @app.get("/v1/jobs")
-    async def jobs(request: Request, state: str | None = None, limit: int = 100):
+    async def jobs(request: Request):
         refused = await _authorised(request)
         if refused:
             return refused
+        state, limit = request.query_params.get("state"), request.query_params.get("limit", "100")
         if state is not None and state not in STATES:
             return _error(422, f"state: {state!r} is not one of {', '.join(STATES)}")
-        rows = await run_in_threadpool(store.list, state, max(1, min(limit, 1000)))
+        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+            return _error(422, f"limit: {limit!r} is not a whole number from 1 to 1000")
+        rows = await run_in_threadpool(store.list, state, int(limit))
         return {"jobs": [_public(row) for row in rows]}
 
     @app.get("/v1/jobs/{job_id}")

@@ -291,10 +291,11 @@ class JobManager:
         jobdir = self.jobdir(job_id)
         spec_file = jobdir / "spec.json"
         state, rc, recap, explanation = "error", None, {}, None
+        if not self.store.finish_if(job_id, ("queued",), state="running", started=time.time()):
+            self._release(job_id)  # not queued any more: nothing to run
+            return
         try:
             job = self.store.get(job_id)
-            if not self.store.finish_if(job_id, ("queued",), state="running", started=time.time()):
-                return
             LOG.info("job %s: running", job_id)
             project = Path(self.config.project_dir).resolve()
 
@@ -337,10 +338,13 @@ class JobManager:
                                  exports="ready" if self._has_exports(jobdir) else "none")
             self._final_event(job_id, state, rc)
             LOG.info("job %s: %s (rc %s)", job_id, state, rc)
-            with self._cond:
-                self._running.pop(job_id, None)
-                self._nodes.pop(job_id, None)
-                self._cond.notify_all()
+            self._release(job_id)
+
+    def _release(self, job_id: str) -> None:
+        with self._cond:
+            self._running.pop(job_id, None)
+            self._nodes.pop(job_id, None)
+            self._cond.notify_all()
 
     @staticmethod
     def _scrub_command_artifact(jobdir: Path, job_id: str) -> None:

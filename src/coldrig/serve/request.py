@@ -24,6 +24,7 @@ SPEC_KEYS = (
 REQUEST_KEYS = ("inventory", "nodes", "on_busy")
 ON_BUSY = ("wait", "refuse")
 MAX_NODES = 100
+MAX_DEPTH = 32
 MASK = "********"
 # Keys whose values are secrets wherever they appear in a spec (api_token, tsig_key_secret, ...).
 SECRET_KEY = re.compile(r"token|secret|password|passwd|private", re.IGNORECASE)
@@ -42,10 +43,25 @@ def _validate_module(project_dir: Path):
     return importlib.import_module("ansible_collections.coldrig.infra.plugins.module_utils.validate")
 
 
+def _depth(value) -> int:
+    """How deeply lists and objects nest in ``value`` (without recursion: any depth is measured)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            todo.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def problems(body, inventories, checker, validate) -> list[str]:
     """Every problem of a request body, each starting with the field it is about."""
     if not isinstance(body, dict):
         return [f"body: {type(body).__name__} is not a JSON object of the onboarding spec plus inventory and nodes"]
+    # The checker and the masking walk values recursively: refuse what nests deeper than a spec can.
+    deep = [f"{key}: nested deeper than {MAX_DEPTH} levels" for key, value in body.items() if _depth(value) > MAX_DEPTH]
+    if deep:
+        return deep
     errors = []
     unknown = sorted(set(body) - set(SPEC_KEYS) - set(REQUEST_KEYS))
     if unknown:

@@ -51,3 +51,11 @@ def test_secrets_are_masked_wherever_they_are():
     assert request.masked(spec) == {
         "coldrig_dns": {"provider": "rfc2136", "tsig_key_name": "k", "tsig_key_secret": "********"},
         "coldrig_tls": {"email": "a@example.com"}, "other": [{"api_token": "********", "password": ""}]}
+
+
+def test_a_deeply_nested_body_is_one_problem_not_a_crash():
+    deep = []
+    for _ in range(900):
+        deep = [deep]
+    problems = _problems({"nodes": ["node1"], "coldrig_domains": [{"name": "example.com"}], "coldrig_tls": deep})
+    assert problems == ["coldrig_tls: nested deeper than 32 levels"]
