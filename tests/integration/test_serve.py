@@ -429,34 +429,38 @@ def test_cancel_ends_the_runs_process_tree(server):
     assert not (server.data_dir / "jobs" / job_id / "spec.json").exists()
 
 
-def test_a_server_killed_mid_job_marks_it_interrupted_on_restart(tmp_path):
-    server = Server(tmp_path).start()
+@pytest.fixture(scope="module")
+def restarted(tmp_path_factory):
+    """A server killed with SIGKILL while its job's `sleep` runs, then started again (with job_timeout 6 s)."""
+    server = Server(tmp_path_factory.mktemp("killed")).start()
     try:
         job_id = server.submit(coldrig_domains=[{"name": "example.com", "mailboxes": 600}]).json()["id"]
         tree = _wait_for_sleep(server, job_id)
         server.kill9()
-        server.start()
-        job = server.job(job_id)
-        assert job["state"] == "interrupted", job
-        assert job["finished"] and "server stopped during the run" in job["explanation"]
-        assert not _alive(tree), f"processes of the interrupted run still alive: {_alive(tree)}"
-        assert not (server.data_dir / "jobs" / job_id / "spec.json").exists()
-        assert [row["id"] for row in server.get("/v1/jobs").json()["jobs"]] == [job_id]  # not lost, not doubled
-        events = _events(server, job_id)
-        assert events[-1][1] == "job_finished" and events[-1][2]["state"] == "interrupted"
+        server.start(job_timeout="6")
+        yield server, job_id, tree
     finally:
         server.stop()
 
 
-def test_a_run_longer_than_job_timeout_is_ended(tmp_path):
-    server = Server(tmp_path).start(job_timeout="6")
-    try:
-        job_id = server.submit(coldrig_domains=[{"name": "example.com", "mailboxes": 600}]).json()["id"]
-        job = server.wait(job_id, timeout=40)
-        assert job["state"] == "timeout" and "job_timeout (6 s)" in job["explanation"], job
-        assert not _run_tree(server.data_dir / "jobs" / job_id)
-    finally:
-        server.stop()
+def test_a_server_killed_mid_job_marks_it_interrupted_on_restart(restarted):
+    server, job_id, tree = restarted
+    job = server.job(job_id)
+    assert job["state"] == "interrupted", job
+    assert job["finished"] and "server stopped during the run" in job["explanation"]
+    assert not _alive(tree), f"processes of the interrupted run still alive: {_alive(tree)}"
+    assert not (server.data_dir / "jobs" / job_id / "spec.json").exists()
+    assert [row["id"] for row in server.get("/v1/jobs").json()["jobs"]] == [job_id]  # not lost, not doubled
+    events = _events(server, job_id)
+    assert events[-1][1] == "job_finished" and events[-1][2]["state"] == "interrupted"
+
+
+def test_a_run_longer_than_job_timeout_is_ended(restarted):
+    server = restarted[0]
+    job_id = server.submit(coldrig_domains=[{"name": "example.com", "mailboxes": 600}]).json()["id"]
+    job = server.wait(job_id, timeout=40)
+    assert job["state"] == "timeout" and "job_timeout (6 s)" in job["explanation"], job
+    assert not _run_tree(server.data_dir / "jobs" / job_id)
 
 
 def test_metrics_and_healthz(server):
