@@ -164,6 +164,7 @@ class JobManager:
                 continue
             killed = kill_leftovers(jobdir)
             spec.unlink(missing_ok=True)
+            self._scrub_command_artifact(jobdir, job["id"])
             why = "the server stopped during the run" if job["state"] == "running" else \
                 "the server stopped before the run and its spec was gone"
             if killed:

@@ -33,7 +33,8 @@ def _start_next(manager):
 
 
 def test_a_job_waits_while_another_holds_its_node(manager):
-    first, second = _submit(manager, ["node1"]), _submit(manager, ["node1", "node2"])
+    first = _submit(manager, ["node1"])
+    _submit(manager, ["node1", "node2"])
     assert _start_next(manager) == first
     assert _start_next(manager) is None
 
@@ -84,3 +85,19 @@ def test_retention_removes_old_job_directories(manager):
     assert manager.sweep(now=manager.store.get(job_id)["finished"] + manager.config.retention + 1) == 1
     assert not manager.jobdir(job_id).exists()
     assert manager.store.get(job_id)["exports"] == "expired"
+
+
+def test_a_job_running_when_the_server_died_is_interrupted_and_a_queued_one_queues_again(manager, tmp_path):
+    running, queued = _submit(manager, ["node1"]), _submit(manager, ["node2"])
+    manager.store.update(running, state="running", started=1.0)
+    artifacts = manager.jobdir(running) / "artifacts" / running
+    artifacts.mkdir(parents=True)
+    (artifacts / "command").write_text('{"command": ["ansible-playbook"], "env": {"HCLOUD_TOKEN": "t0ken"}}')
+    again = JobManager(manager.config, manager.store)
+    again._recover()  # pylint: disable=protected-access
+    job = manager.store.get(running)
+    assert job["state"] == "interrupted" and "server stopped during the run" in job["explanation"]
+    assert not (manager.jobdir(running) / "spec.json").exists()
+    assert b"t0ken" not in (artifacts / "command").read_bytes()
+    assert again._pending == [queued]  # pylint: disable=protected-access
+    assert manager.store.events(running)[-1][1] == "job_finished"
