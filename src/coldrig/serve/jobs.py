@@ -15,6 +15,7 @@ that a job whose nodes are all free may start before an older one that waits for
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -377,7 +378,13 @@ class JobManager:
         try:
             for path in sorted(taken.rglob("*")):
                 if path.is_file():
-                    files.append({"path": str(path.relative_to(taken)), "content": path.read_text(encoding="utf-8")})
+                    data = path.read_bytes()
+                    item = {"path": str(path.relative_to(taken))}
+                    try:
+                        item["content"] = data.decode("utf-8")
+                    except UnicodeDecodeError:
+                        item.update(content=base64.b64encode(data).decode("ascii"), encoding="base64")
+                    files.append(item)
         finally:
             shutil.rmtree(taken, ignore_errors=True)
         LOG.info("job %s: %d export file(s) handed out and deleted", job_id, len(files))

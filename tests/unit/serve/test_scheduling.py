@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from coldrig.serve import config as settings
-from coldrig.serve.jobs import Busy, JobManager
+from coldrig.serve.jobs import Busy, Gone, JobManager
 from coldrig.serve.store import Store
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -101,3 +101,18 @@ def test_a_job_running_when_the_server_died_is_interrupted_and_a_queued_one_queu
     assert b"t0ken" not in (artifacts / "command").read_bytes()
     assert again._pending == [queued]  # pylint: disable=protected-access
     assert manager.store.events(running)[-1][1] == "job_finished"
+
+
+def test_a_binary_export_is_handed_out_in_base64_not_lost(manager):
+    job_id = _submit(manager, ["node1"])
+    manager.store.update(job_id, state="successful", finished=1.0, exports="ready")
+    exports = manager.jobdir(job_id) / "exports" / "example.com"
+    exports.mkdir(parents=True)
+    (exports / "mailboxes.csv").write_text("email,password\n", encoding="utf-8")
+    (exports / "bundle.bin").write_bytes(b"\xff\x00\xfe")
+    files = {item["path"]: item for item in manager.take_exports(job_id)}
+    assert files["example.com/mailboxes.csv"]["content"] == "email,password\n"
+    assert files["example.com/bundle.bin"] == {"path": "example.com/bundle.bin", "content": "/wD+", "encoding": "base64"}
+    assert not (manager.jobdir(job_id) / "exports").exists()
+    with pytest.raises(Gone):
+        manager.take_exports(job_id)
