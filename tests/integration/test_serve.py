@@ -20,10 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "src"))
+from coldrig.serve.auth import sign
 
-from coldrig.serve.auth import sign  # noqa: E402  pylint: disable=wrong-import-position
+ROOT = Path(__file__).resolve().parents[2]
 
 SECRET = "hmac-new-" + secrets.token_hex(20)
 OLD_SECRET = "hmac-old-" + secrets.token_hex(20)

@@ -61,7 +61,7 @@ def create_app(config, store: Store | None = None, manager: JobManager | None = 
     store = store or Store(config.data_dir / "jobs.sqlite3")
     manager = manager or JobManager(config, store)
     checker = req.spec_checker(config.project_dir)
-    validate = req._validate_module(config.project_dir)  # pylint: disable=protected-access
+    validate = req.validate_module(config.project_dir)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):

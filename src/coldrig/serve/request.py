@@ -38,7 +38,8 @@ def spec_checker(project_dir: Path):
     return importlib.import_module("ansible_collections.coldrig.infra.plugins.module_utils.onboarding_spec")
 
 
-def _validate_module(project_dir: Path):
+def validate_module(project_dir: Path):
+    """The one validator module (plugins/module_utils/validate.py) of the collection in ``project_dir``."""
     spec_checker(project_dir)
     return importlib.import_module("ansible_collections.coldrig.infra.plugins.module_utils.validate")
 

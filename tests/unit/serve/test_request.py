@@ -6,7 +6,7 @@ from coldrig.serve import request
 
 ROOT = Path(__file__).resolve().parents[3]
 CHECKER = request.spec_checker(ROOT)
-VALIDATE = request._validate_module(ROOT)  # pylint: disable=protected-access
+VALIDATE = request.validate_module(ROOT)
 INVENTORIES = {"lab": "inventories/lab"}
 
 
