@@ -499,3 +499,18 @@ def test_the_post_endpoint_answers_no_5xx_to_generated_bodies(server):
     with client:
         post()  # pylint: disable=no-value-for-parameter
     assert len(statuses) >= 30
+
+
+def test_a_server_stopped_with_sigterm_ends_its_run_as_interrupted(restarted):
+    server = restarted[0]
+    server.stop()
+    server.start()  # job_timeout back to the settings file's 120 s
+    job_id = server.submit(coldrig_domains=[{"name": "example.com", "mailboxes": 600}]).json()["id"]
+    tree = _wait_for_sleep(server, job_id)
+    server.stop()
+    # uvicorn re-raises SIGTERM once it has shut down cleanly: the exit status is -15 either way.
+    assert "Application shutdown complete" in server.log.read_text()
+    assert not _alive(tree), f"processes of the run still alive after the server stopped: {_alive(tree)}"
+    server.start()
+    job = server.job(job_id)
+    assert job["state"] == "interrupted" and job["explanation"] == "the server stopped during the run", job

@@ -143,12 +143,14 @@ class JobManager:
             thread.start()
             self._threads.append(thread)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10) -> None:
+        """End the runs (they become ``interrupted``) and wait up to ``timeout`` s for them to be recorded."""
         with self._cond:
             self._stopping = True
             for run in self._running.values():
                 run.cancel = True
             self._cond.notify_all()
+            self._cond.wait_for(lambda: not self._running, timeout=timeout)
 
     def jobdir(self, job_id: str) -> Path:
         return self.jobs_dir / job_id
@@ -325,6 +327,8 @@ class JobManager:
             recap = _recap(runner.stats)
             if state == "timeout":
                 explanation = f"ended after job_timeout ({self.config.job_timeout} s)"
+            elif state == "canceled" and self._stopping:
+                state, explanation = "interrupted", "the server stopped during the run"
             elif state == "canceled":
                 explanation = "canceled while running"
         except Exception as exc:  # pylint: disable=broad-except
