@@ -96,6 +96,17 @@ def cmd_zone_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from coldrig.serve.config import ConfigError  # pylint: disable=import-outside-toplevel
+    from coldrig.serve.server import serve  # pylint: disable=import-outside-toplevel
+
+    try:
+        return serve(args.config, args.bind)
+    except ConfigError as exc:
+        print(f"coldrig serve: error: {exc}", file=sys.stderr)
+        return 2
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="coldrig", description=__doc__)
     top.add_argument("--version", action="version", version=f"coldrig {__version__}")
@@ -146,6 +157,13 @@ def parser() -> argparse.ArgumentParser:
     zone_add = zone_sub.add_parser("add", parents=[common], help="serve more zones")
     zone_add.add_argument("zones", nargs="+")
     zone_add.set_defaults(func=cmd_zone_add)
+
+    serve = sub.add_parser("serve", help="the signed web hook that runs onboardings through ansible-runner "
+                           "(docs/serve.md)")
+    serve.add_argument("--config", help="a TOML settings file (default: $COLDRIG_SERVE_CONFIG); "
+                       "COLDRIG_SERVE_* variables override it")
+    serve.add_argument("--bind", help="host:port to listen on (default 127.0.0.1:8787)")
+    serve.set_defaults(func=cmd_serve)
     return top
 
 

@@ -1,0 +1,32 @@
+"""Start ``coldrig serve``: settings, logging, then uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from coldrig.serve import config as settings
+
+MAX_CONNECTIONS = 512  # uvicorn answers 503 beyond this many open connections
+
+
+def serve(config_path: str | None = None, bind: str | None = None) -> int:
+    import uvicorn  # pylint: disable=import-outside-toplevel
+
+    from coldrig.serve.app import create_app  # pylint: disable=import-outside-toplevel
+
+    environ = dict(os.environ)
+    if bind:
+        environ["COLDRIG_SERVE_BIND"] = bind
+    config = settings.load(config_path, environ)
+    # The secrets are in memory now; ansible-runner copies the server's environment into every
+    # run (and into artifacts/<ident>/command), so they leave the environment.
+    os.environ.pop("COLDRIG_SERVE_SECRETS", None)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(config)
+    logging.getLogger("coldrig.serve").info(
+        "coldrig serve on http://%s (data %s, %d worker(s), playbook %s)",
+        config.bind, config.data_dir, config.concurrency, config.playbook)
+    uvicorn.run(app, host=config.host, port=config.port, log_config=None, access_log=True,
+                limit_concurrency=MAX_CONNECTIONS, timeout_graceful_shutdown=5, server_header=False)
+    return 0
