@@ -113,6 +113,8 @@ def _name_problem(value, label_re, what, min_labels=1, wildcard=False):
                     "(an internationalised name goes in its xn-- form)" % (label, allowed))
     if labels[-1].isdigit():
         return "ends in an all-digit label, which is not a top-level domain"
+    if min_labels > 1 and "_" in labels[-1]:
+        return "ends in the label %r, which cannot be a top-level domain" % labels[-1]
     return None
 
 
@@ -131,9 +133,14 @@ def domain_problem(value):
     return _name_problem(value, _LDH_LABEL, "a domain name", min_labels=2)
 
 
-def dns_name_problem(value, wildcard=True):
-    """Why ``value`` is not a DNS owner name (labels may start with '_'; '*' first), or None."""
-    return _name_problem(value, _DNS_LABEL, "a DNS name", wildcard=wildcard)
+def dns_name_problem(value, wildcard=True, min_labels=1):
+    """Why ``value`` is not a DNS name (labels may hold '_'; '*' first), or None.
+
+    With ``min_labels=2`` the name must be fully qualified (a CNAME target, an SPF
+    ``include:`` domain), and its last label, a top-level domain, may not hold '_'.
+    """
+    what = "a DNS name" if min_labels < 2 else "a fully qualified DNS name"
+    return _name_problem(value, _DNS_LABEL, what, min_labels=min_labels, wildcard=wildcard)
 
 
 def dkim_selector_problem(value):
@@ -157,8 +164,8 @@ def check_domain(value, field):
     return _check(domain_problem, value, field, normalise_name)
 
 
-def check_dns_name(value, field, wildcard=True):
-    return _check(lambda v: dns_name_problem(v, wildcard), value, field, normalise_name)
+def check_dns_name(value, field, wildcard=True, min_labels=1):
+    return _check(lambda v: dns_name_problem(v, wildcard, min_labels), value, field, normalise_name)
 
 
 def check_dkim_selector(value, field):

@@ -82,3 +82,11 @@ def test_base64_secret_error_never_quotes_the_value():
         v.check_secret_base64("not base64 %%% s3cr3t", "coldrig_dns.tsig_key_secret")
     assert "s3cr3t" not in str(caught.value)
     assert str(caught.value) == "coldrig_dns.tsig_key_secret: the value is not valid base64"
+
+
+def test_fully_qualified_dns_names_need_a_dot_and_a_top_level_label_without_underscore():
+    assert v.dns_name_problem("_spf.example.com", min_labels=2) is None
+    assert "has no dot" in v.dns_name_problem("_spf", min_labels=2)
+    assert "cannot be a top-level domain" in v.dns_name_problem("example._tcp", min_labels=2)
+    assert v.dns_name_problem("s1._domainkey") is None  # a relative owner name stays valid
+    assert v.check_dns_name("_Spf.Example.COM.", "include", min_labels=2) == "_spf.example.com"
