@@ -36,6 +36,7 @@ __metaclass__ = type
 import base64
 import binascii
 import hashlib
+import inspect
 import ipaddress
 import re
 
@@ -858,3 +859,18 @@ def build_mail_records(domain, mail_host, ipv4=None, ipv6=None, dkim_selector=No
         if record not in unique:
             unique.append(record)
     return unique
+
+
+def keyword_options(function):
+    """The keyword options of a builder: its parameters after the first (the domain)."""
+    return tuple(parameter.name for parameter in list(inspect.signature(function).parameters.values())[1:])
+
+
+# The one list of what shapes a domain's records: build_mail_records' keyword options.
+MAIL_RECORDS_OPTIONS = keyword_options(build_mail_records)
+# Options that come from the node (its host name and addresses) and from its DKIM key,
+# not from a sending domain's keys in the onboarding spec.
+NODE_OPTIONS = ("mail_host", "ipv4", "ipv6")
+DKIM_OPTIONS = ("dkim_selector", "dkim_txt")
+# The keys of a sending domain (coldrig_domains[]) that the record set takes as they are.
+SPEC_RECORD_KEYS = tuple(name for name in MAIL_RECORDS_OPTIONS if name not in NODE_OPTIONS + DKIM_OPTIONS)
