@@ -89,7 +89,7 @@ def normalise_name(value):
     return name[:-1] if name.endswith(".") else name
 
 
-def _name_problem(value, label_re, what, min_labels=1, wildcard=False):
+def _name_problem(value, label_re, what, min_labels=1, wildcard=False, top_level=True):
     if not isinstance(value, str) or not value.strip():
         return "is empty: give %s" % what
     name = normalise_name(value)
@@ -111,6 +111,8 @@ def _name_problem(value, label_re, what, min_labels=1, wildcard=False):
             allowed = "a-z, 0-9, '-' and '_'" if label_re is _DNS_LABEL else "a-z, 0-9 and '-'"
             return ("has the label %r: a label holds only %s, not at either end "
                     "(an internationalised name goes in its xn-- form)" % (label, allowed))
+    if not top_level:  # a name inside another (a DKIM selector), not ending in a top-level domain
+        return None
     if labels[-1].isdigit():
         return "ends in an all-digit label, which is not a top-level domain"
     if min_labels > 1 and "_" in labels[-1]:
@@ -149,7 +151,7 @@ def dkim_selector_problem(value):
         return "is empty: give a selector such as s1"
     if value != value.strip().lower():
         return "must be lower case without blanks (it names a DNS label and a key file)"
-    return _name_problem(value, _LDH_LABEL, "a selector such as s1")
+    return _name_problem(value, _LDH_LABEL, "a selector such as s1", top_level=False)
 
 
 def check_hostname(value, field):

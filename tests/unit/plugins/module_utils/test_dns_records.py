@@ -5,6 +5,7 @@ from ansible_collections.coldrig.infra.plugins.module_utils.dns_records import (
     RecordError,
     absolute_name,
     normalise_content,
+    normalise_zone,
     desired_records,
     diff_text,
     parse_character_strings,
@@ -316,3 +317,35 @@ def test_content_read_from_a_zone_is_not_held_to_the_rules_for_writing():
     assert normalise_content("TXT", '""') == ""
     assert normalise_content("CAA", '0 policy "x"') == '0 policy "x"'
     assert normalise_content("SRV", "0 0 .") == "0 0 ."
+
+
+# --- one validator for names (issue 10, item 13) ------------------------------------------------
+
+NAMES = ["mail.example.test", "Mail.Example.Test.", "xn--bcher-kva.example", "203.0.113.7", "example.123",
+         "_dmarc.example.test", "bad-.example.test", "a..example.test", "mail", "a" * 64 + ".example.test",
+         "bücher.example"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_host_names_are_judged_alike_by_validate_mail_records_and_dns_records(name):
+    from ansible_collections.coldrig.infra.plugins.module_utils import validate
+    from ansible_collections.coldrig.infra.plugins.module_utils.mail_records import RecordSpecError, validate_hostname
+
+    expected = validate.fqdn_problem(name) is None
+    try:
+        validate_hostname(name, "mail_host")
+        builder = True
+    except RecordSpecError:
+        builder = False
+    try:
+        desired_records([{"type": "MX", "content": name, "priority": 10}], ZONE)
+        module = True
+    except RecordError:
+        module = False
+    assert (builder, module) == (expected, expected)
+
+
+@pytest.mark.parametrize("zone", ["example.123", "203.0.113.7", "a..test", "bad-.test"])
+def test_zone_names_that_validate_refuses_are_refused(zone):
+    with pytest.raises(RecordError, match=r"^zone: .* is not a valid DNS zone name: it "):
+        desired_records([{"type": "A", "name": "mail", "content": "192.0.2.1"}], normalise_zone(zone))

@@ -90,3 +90,9 @@ def test_fully_qualified_dns_names_need_a_dot_and_a_top_level_label_without_unde
     assert "cannot be a top-level domain" in v.dns_name_problem("example._tcp", min_labels=2)
     assert v.dns_name_problem("s1._domainkey") is None  # a relative owner name stays valid
     assert v.check_dns_name("_Spf.Example.COM.", "include", min_labels=2) == "_spf.example.com"
+
+
+@pytest.mark.parametrize("value", ["20230601", "s1.2024"])
+def test_all_digit_dkim_selector_is_accepted(value):
+    # Gmail signs with selectors such as 20230601: a selector is no top-level domain.
+    assert v.dkim_selector_problem(value) is None
