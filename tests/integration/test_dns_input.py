@@ -109,3 +109,38 @@ def test_domains_sharing_a_mail_host_with_different_ttls_get_one_a_record_with_t
     for group in groups:
         again = run_module("coldrig.infra.dns_records", args(server, group["records"], zone=group["zone"]))
         assert not again["changed"], again
+
+
+# --- the same checks with provider=cloudflare, against the Cloudflare API simulator ----------------
+
+CF_TOKEN = "cf-test-token-0123456789abcdefghijklmn"
+
+
+@pytest.fixture
+def cloudflare():
+    from tests.support.cloudflare_sim import CloudflareSimulator  # pylint: disable=import-outside-toplevel
+
+    with CloudflareSimulator(tokens=[CF_TOKEN]) as simulator:
+        simulator.add_zone(ZONE)
+        yield simulator
+
+
+def push_cloudflare(sim, records):
+    return run_module("coldrig.infra.dns_records", {"provider": "cloudflare", "zone": ZONE, "api_token": CF_TOKEN,
+                                                    "api_base_url": sim.base_url, "records": records})
+
+
+def test_cloudflare_ttl_outside_its_range_is_refused_before_any_request(cloudflare):
+    result = push_cloudflare(cloudflare, [{"type": "A", "name": "mail", "content": "192.0.2.1", "ttl": 30}])
+    assert result["failed"] and result["msg"] == (
+        "records[0].ttl: 30 is out of range for cloudflare: give 1 (automatic) or 60 to 86400 seconds"), result
+    assert cloudflare.requests == []  # before the fix the batch went out and Cloudflare refused it (9021)
+
+
+def test_cloudflare_multibyte_txt_is_pushed_and_a_rerun_writes_nothing(cloudflare):
+    records = [{"type": "TXT", "name": "note", "content": MULTIBYTE}, {"type": "A", "name": "mail", "content": "192.0.2.1",
+                                                                      "ttl": 1}]
+    first = push_cloudflare(cloudflare, records)
+    assert first["changed"] and not first["failed"], first
+    again = push_cloudflare(cloudflare, records)
+    assert not again["changed"], again
