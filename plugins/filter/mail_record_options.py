@@ -40,12 +40,11 @@ _value:
   type: dict
 """
 
-# The spec keys that shape a domain's DNS records, with the mail_records option each one feeds.
-RECORD_KEYS = (
-    "mail_host", "ipv4", "ipv6", "dmarc_policy", "dmarc_rua", "dmarc_ruf", "dmarc_pct", "dmarc_subdomain_policy",
-    "dmarc_adkim", "dmarc_aspf", "spf_extra", "spf_all", "mx_priority", "mta_sts_mode", "mta_sts_max_age",
-    "tls_rpt_rua", "tracking", "ttl", "mail_host_zone",
-)
+from ansible_collections.coldrig.infra.plugins.module_utils.mail_records import NODE_OPTIONS, SPEC_RECORD_KEYS
+
+# The keys that shape a domain's DNS records: the node's (from the defaults) and the domain's own,
+# both derived from build_mail_records' keyword options, so every option of the builder gets through.
+RECORD_KEYS = NODE_OPTIONS + SPEC_RECORD_KEYS
 
 
 def mail_record_options(domain, defaults=None):

@@ -25,7 +25,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
-import re
+
+from ansible_collections.coldrig.infra.plugins.module_utils import validate
 
 SUPPORTED_TYPES = ("A", "AAAA", "CAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT")
 HOST_TYPES = ("CNAME", "MX", "NS", "PTR")
@@ -33,7 +34,18 @@ DEFAULT_TTL = 3600
 # TXT values whose version tag makes them one-of-a-kind at their name.
 TXT_SLOTS = ("v=spf1", "v=dmarc1", "v=dkim1", "v=stsv1", "v=tlsrptv1")
 
-_LABEL = re.compile(r"^(\*|_?[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?)$")
+# The TTLs a provider accepts: (lowest, highest, the value that means "automatic" or None).
+# RFC 2181 section 8 allows 0 to 2147483647; 0 (never cache) is refused. Cloudflare's API:
+# 1 is "automatic", otherwise 60 to 86400 seconds (Enterprise zones allow 30; not supported).
+TTL_RANGES = {
+    "rfc2136": (1, 2147483647, None),
+    "cloudflare": (60, 86400, 1),
+}
+# Relative names whose last label is one of these, or the zone's own top-level label, look
+# like a name in another zone (see absolute_name).
+GENERIC_TLDS = ("com", "net", "org", "info", "biz", "edu", "gov", "mil", "int", "arpa")
+# CAA property tags (RFC 8659 section 4.2 and the IANA registry); auth, path and policy are reserved.
+CAA_TAGS = ("issue", "issuewild", "iodef", "contactemail", "contactphone", "issuevmc", "issuemail")
 
 
 class RecordError(ValueError):
@@ -42,13 +54,35 @@ class RecordError(ValueError):
 
 def normalise_zone(zone):
     zone = (zone or "").strip().rstrip(".").lower()
-    if not zone or not all(_LABEL.match(label) for label in zone.split(".")):
-        raise RecordError("zone: %r is not a valid DNS zone name" % zone)
+    problem = validate.dns_name_problem(zone, wildcard=False)
+    if problem:
+        raise RecordError("zone: %r is not a valid DNS zone name: it %s" % (zone, problem))
     return zone
 
 
+def _zone_looking_suffix(name, zone):
+    """The part of a relative name that looks like another zone's name, or None.
+
+    The rule: a relative name of two labels or more whose last label is the zone's own
+    top-level label (``mail.other.test`` in ``example.test``) or a generic top-level
+    domain of GENERIC_TLDS (``mail.example.com`` in ``example.net``). Such a name would
+    become ``mail.other.test.example.test``, which is almost never what was meant.
+    """
+    labels = name.split(".")
+    if len(labels) < 2:
+        return None
+    top = labels[-1]
+    if top == zone.rsplit(".", 1)[-1] or top in GENERIC_TLDS:
+        return ".".join(labels[-2:])
+    return None
+
+
 def absolute_name(name, zone, field="name"):
-    """The record's FQDN (no trailing dot) for a name given relative, absolute or as @."""
+    """The record's FQDN (no trailing dot) for a name given relative, absolute or as @.
+
+    A relative name that ends like another zone's name (see _zone_looking_suffix) is
+    refused: write it in full inside the zone, or push it to the zone it belongs to.
+    """
     name = (name if name is not None else "@").strip().lower()
     if name in ("@", ""):
         fqdn = zone
@@ -57,12 +91,17 @@ def absolute_name(name, zone, field="name"):
     elif name == zone or name.endswith("." + zone):
         fqdn = name
     else:
+        suffix = _zone_looking_suffix(name, zone)
+        if suffix:
+            raise RecordError("%s: %r is relative, so it would become %s.%s, but it ends like a name in another "
+                              "zone (%s): give the record to the zone it belongs to, or write the name in full "
+                              "(%s.%s) if that is what you mean" % (field, name, name, zone, suffix, name, zone))
         fqdn = name + "." + zone
     if fqdn != zone and not fqdn.endswith("." + zone):
         raise RecordError("%s: %r is not inside the zone %s" % (field, name, zone))
-    labels = fqdn.split(".")
-    if len(fqdn) > 253 or not all(_LABEL.match(label) for label in labels):
-        raise RecordError("%s: %r is not a valid DNS name" % (field, name))
+    problem = validate.dns_name_problem(fqdn)
+    if problem:
+        raise RecordError("%s: %r is not a valid DNS name: it %s" % (field, name, problem))
     return fqdn
 
 
@@ -117,23 +156,112 @@ def txt_value(content):
 
 
 def txt_chunks(value, size=255):
-    """Split a logical TXT value into character-strings of at most size bytes."""
+    """Split a logical TXT value into character-strings of at most size bytes.
+
+    A chunk never ends inside a UTF-8 sequence, so every chunk is valid UTF-8 on its own.
+    """
     data = value.encode("utf-8")
-    if not data:
-        return [b""]
-    return [data[i:i + size] for i in range(0, len(data), size)]
+    chunks = []
+    start = 0
+    while start < len(data):
+        end = min(start + size, len(data))
+        while start < end < len(data) and (data[end] & 0xC0) == 0x80:  # a continuation byte
+            end -= 1
+        chunks.append(data[start:end])
+        start = end
+    return chunks or [b""]
 
 
 def txt_presentation(value):
-    """Presentation format of a TXT value: quoted 255-byte strings, escaped."""
+    """Presentation format of a TXT value: quoted strings of at most 255 bytes, escaped."""
     out = []
     for chunk in txt_chunks(value):
-        text = chunk.decode("utf-8", errors="surrogateescape")
+        text = chunk.decode("utf-8")
         out.append('"%s"' % text.replace("\\", "\\\\").replace('"', '\\"'))
     return " ".join(out)
 
 
-def normalise_content(rtype, content, field="content"):
+def _host_target(rtype, content, field):
+    """A host name a record points at, canonical; refuses IP addresses and names without a dot."""
+    host = content.strip().rstrip(".").lower()
+    if validate.is_ip_address(host):
+        raise RecordError("%s: %r is an IP address, but a %s record points at a host name: give the host's name "
+                          "(its A/AAAA record holds the address)" % (field, content, rtype))
+    if rtype == "CNAME":  # an alias may point at an owner name such as s1._domainkey.esp.example
+        problem = validate.dns_name_problem(host, wildcard=False, min_labels=2)
+    else:
+        problem = validate.fqdn_problem(host)
+    if problem:
+        raise RecordError("%s: %r is not a host name: it %s" % (field, content, problem))
+    return host
+
+
+def _srv_content(content, field, strict):
+    """``weight port target`` of an SRV record (RFC 2782); the priority is a field of its own."""
+    parts = content.split()
+    if len(parts) != 3:
+        if not strict:
+            return " ".join(parts)
+        raise RecordError("%s: %r is not 'weight port target' (e.g. '5 443 sip.example.com'; "
+                          "the priority goes in priority)" % (field, content))
+    weight, port, target = parts
+    if strict:
+        for what, number in (("weight", weight), ("port", port)):
+            if not number.isdigit() or int(number) > 65535:
+                raise RecordError("%s: the %s %r of %r is not a number from 0 to 65535" % (field, what, number, content))
+    if target in (".", "@"):
+        target = "."  # "no such service here" (RFC 2782)
+    elif strict:
+        target = _host_target("SRV", target, field)
+    else:
+        target = target.rstrip(".").lower()
+    if strict:
+        weight, port = str(int(weight)), str(int(port))
+    return "%s %s %s" % (weight, port, target)
+
+
+def _caa_content(content, field):
+    """``flags tag "value"`` of a CAA record (RFC 8659 section 4.1), canonical with a quoted value."""
+    parts = content.split(None, 2)
+    if len(parts) != 3:
+        raise RecordError("%s: %r is not 'flags tag value' (e.g. '0 issue \"letsencrypt.org\"')" % (field, content))
+    flags, tag, value = parts
+    if not flags.isdigit() or int(flags) > 255:
+        raise RecordError("%s: the flags %r of %r are not a number from 0 to 255 (0, or 128 for critical)"
+                          % (field, flags, content))
+    tag = tag.lower()
+    if tag not in CAA_TAGS:
+        raise RecordError("%s: the tag %r of %r is not one of %s (RFC 8659)" % (field, tag, content, ", ".join(CAA_TAGS)))
+    if value.startswith('"'):
+        if len(value) < 2 or not value.endswith('"'):
+            raise RecordError("%s: the value %s of %r has no closing quote" % (field, value, content))
+        value = value[1:-1]
+    elif any(char.isspace() for char in value):
+        raise RecordError("%s: the value %r of %r holds blanks: put it in double quotes" % (field, value, content))
+    if '"' in value or "\\" in value or any(ord(char) < 32 or ord(char) > 126 for char in value):
+        raise RecordError("%s: the value %r of %r may hold only printable ASCII without quotes or backslashes"
+                          % (field, value, content))
+    if tag in ("issue", "issuewild", "issuevmc", "issuemail"):
+        issuer = value.split(";", 1)[0].strip()
+        problem = validate.fqdn_problem(issuer) if issuer else None  # empty: no CA may issue
+        if problem:
+            raise RecordError("%s: the issuer %r of %r is not a CA's domain name: it %s" % (field, issuer, content, problem))
+    elif tag == "iodef" and not value.lower().startswith(("mailto:", "http://", "https://")):
+        raise RecordError("%s: the iodef value %r of %r is not a mailto:, http:// or https:// URL" % (field, value, content))
+    elif not value:
+        raise RecordError("%s: the %s value of %r is empty" % (field, tag, content))
+    return '%d %s "%s"' % (int(flags), tag, value)
+
+
+def normalise_content(rtype, content, field="content", strict=False):
+    """The canonical content of a record.
+
+    ``strict`` applies every rule for content this module writes (desired records):
+    host targets are host names, not IP addresses; SRV and CAA syntax; TXT values not
+    empty, without control characters, at most 4000 bytes. Without it (content read
+    from a zone) the content is only put in canonical form, so whatever a zone holds
+    can be read and compared.
+    """
     content = "" if content is None else str(content).strip()
     if rtype == "A":
         try:
@@ -146,18 +274,31 @@ def normalise_content(rtype, content, field="content"):
         except ValueError:
             raise RecordError("%s: %r is not an IPv6 address" % (field, content))
     if rtype in HOST_TYPES:
+        if strict:
+            return _host_target(rtype, content, field)
         host = content.rstrip(".").lower()
-        if not host or not all(_LABEL.match(label) for label in host.split(".")):
+        if not host:
             raise RecordError("%s: %r is not a host name" % (field, content))
         return host
     if rtype == "TXT":
         value = txt_value(content)
-        if len(value.encode("utf-8")) > 4000:
-            raise RecordError("%s: the TXT value is %d bytes, more than the 4000 this module sends"
-                              % (field, len(value.encode("utf-8"))))
+        if strict:
+            size = len(value.encode("utf-8"))
+            if not value:
+                raise RecordError("%s: the TXT value is empty: give the text, or use state=absent to remove "
+                                  "the name's TXT records" % field)
+            if any(ord(char) < 32 or ord(char) == 127 for char in value):
+                raise RecordError("%s: the TXT value %r holds a control character (a line break or a tab, say)"
+                                  % (field, value))
+            if size > 4000:
+                raise RecordError("%s: the TXT value is %d bytes, more than the 4000 this module sends" % (field, size))
         return value
     if not content:
         raise RecordError("%s: a %s record needs content" % (field, rtype))
+    if rtype == "SRV":
+        return _srv_content(content, field, strict)
+    if rtype == "CAA" and strict:
+        return _caa_content(content, field)
     return " ".join(content.split())
 
 
@@ -222,8 +363,26 @@ class Record(object):
         return "Record(%s %s %s %r ttl=%s)" % (self.name, self.type, priority, self.content, self.ttl)
 
 
-def desired_record(spec, zone, index, state="present"):
-    """A Record from one item of the module's ``records`` option, validated."""
+def _ttl(value, where, provider):
+    low, high, automatic = TTL_RANGES.get(provider or "rfc2136", TTL_RANGES["rfc2136"])
+    if value in (None, ""):
+        return DEFAULT_TTL
+    ttl = validate.as_int(value)
+    if ttl is None:
+        raise RecordError("%s.ttl: %r is not a number of seconds" % (where, value))
+    if ttl != automatic and not low <= ttl <= high:
+        allowed = "%d to %d" % (low, high)
+        if automatic is not None:
+            allowed = "%d (automatic) or %s" % (automatic, allowed)
+        raise RecordError("%s.ttl: %d is out of range for %s: give %s seconds" % (where, ttl, provider or "rfc2136", allowed))
+    return ttl
+
+
+def desired_record(spec, zone, index, state="present", provider=None):
+    """A Record from one item of the module's ``records`` option, validated.
+
+    ``provider`` (rfc2136 or cloudflare) sets the TTL range (TTL_RANGES).
+    """
     where = "records[%d]" % index
     if not isinstance(spec, dict):
         raise RecordError("%s: must be a dict with type, name and content" % where)
@@ -232,30 +391,33 @@ def desired_record(spec, zone, index, state="present"):
         raise RecordError("%s.type: %r is not one of %s" % (where, spec.get("type"), ", ".join(SUPPORTED_TYPES)))
     name = absolute_name(spec.get("name"), zone, field=where + ".name")
     content = spec.get("content", spec.get("value"))
+    priority = spec.get("priority")
+    if rtype == "SRV":
+        labels = name.split(".")
+        if len(labels) < 3 or not labels[0].startswith("_") or not labels[1].startswith("_"):
+            raise RecordError("%s.name: %r is not _service._protocol.name (e.g. _sip._tcp), as an SRV record needs "
+                              "(RFC 2782)" % (where, spec.get("name")))
+        parts = str(content or "").split()
+        if len(parts) == 4:  # zone-file form: priority weight port target
+            if priority not in (None, "") and str(priority) != parts[0]:
+                raise RecordError("%s.priority: %r differs from the priority %s at the start of content %r"
+                                  % (where, priority, parts[0], content))
+            priority, content = parts[0], " ".join(parts[1:])
     if content in (None, "") and state == "absent":
         normalised = None
     else:
-        normalised = normalise_content(rtype, content, field=where + ".content")
-    ttl = spec.get("ttl")
-    if ttl in (None, ""):
-        ttl = DEFAULT_TTL
-    try:
-        ttl = int(ttl)
-    except (TypeError, ValueError):
-        raise RecordError("%s.ttl: %r is not a number of seconds" % (where, spec.get("ttl")))
-    if not 1 <= ttl <= 2147483647:
-        raise RecordError("%s.ttl: %d is out of range (1 to 2147483647)" % (where, ttl))
-    priority = spec.get("priority")
+        normalised = normalise_content(rtype, content, field=where + ".content", strict=True)
+    ttl = _ttl(spec.get("ttl"), where, provider)
     if rtype in ("MX", "SRV"):
         if priority in (None, "") and normalised is not None:
             raise RecordError("%s.priority: a %s record needs a priority" % (where, rtype))
         if priority not in (None, ""):
-            try:
-                priority = int(priority)
-            except (TypeError, ValueError):
+            number = validate.as_int(priority)
+            if number is None:
                 raise RecordError("%s.priority: %r is not a number" % (where, priority))
-            if not 0 <= priority <= 65535:
-                raise RecordError("%s.priority: %d is out of range (0 to 65535)" % (where, priority))
+            if not 0 <= number <= 65535:
+                raise RecordError("%s.priority: %d is out of range (0 to 65535)" % (where, number))
+            priority = number
         else:
             priority = None
     else:
@@ -266,14 +428,22 @@ def desired_record(spec, zone, index, state="present"):
     return Record(name, rtype, normalised, ttl, priority, purge=purge)
 
 
-def desired_records(specs, zone, state="present"):
-    records = [desired_record(spec, zone, i, state) for i, spec in enumerate(specs or [])]
+def desired_records(specs, zone, state="present", provider=None):
+    """The Records of the module's ``records`` option, each validated, then checked together."""
+    records = [desired_record(spec, zone, i, state, provider) for i, spec in enumerate(specs or [])]
     seen = {}
     for i, record in enumerate(records):
         if record.content is not None and record.key in seen:
             raise RecordError("records[%d]: the same %s record %s %r is also records[%d]"
                               % (i, record.type, record.name, record.content, seen[record.key]))
         seen[record.key] = i
+    first_of_pair = {}
+    for i, record in enumerate(records):
+        j = first_of_pair.setdefault(record.pair, i)
+        if state == "present" and records[j].ttl != record.ttl:
+            raise RecordError("records[%d].ttl: %d differs from the %d of records[%d], another %s record at %s; "
+                              "the records of one name and type share one TTL (RFC 2181 section 5.2): give both the same"
+                              % (i, record.ttl, records[j].ttl, j, record.type, record.name))
     cnames = set(r.name for r in records if r.type == "CNAME")
     for i, record in enumerate(records):
         if record.name in cnames and record.type != "CNAME" and state == "present":

@@ -110,7 +110,7 @@ def sync_zone(params, check_mode=False, want_diff=False):
 
     try:
         zone = normalise_zone(params["zone"])
-        desired = desired_records(params["records"], zone, params["state"])
+        desired = desired_records(params["records"], zone, params["state"], provider=params["provider"])
     except RecordError as exc:
         raise SyncFailure(str(exc))
     pairs = []

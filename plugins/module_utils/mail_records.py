@@ -36,8 +36,11 @@ __metaclass__ = type
 import base64
 import binascii
 import hashlib
+import inspect
 import ipaddress
 import re
+
+from ansible_collections.coldrig.infra.plugins.module_utils import validate
 
 SPF_LOOKUP_LIMIT = 10
 SPF_LOOKUP_MECHANISMS = ("include", "a", "mx", "ptr", "exists")
@@ -52,9 +55,6 @@ MTA_STS_POLICY_PATH = "/.well-known/mta-sts.txt"
 TTL_RANGE = (60, 604800)
 TRACKING_KEYS = ("name", "target")
 
-_LDH_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-# Labels of names that are not host names (_spf.example.com, _dmarc...): underscores allowed.
-_DNS_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?$")
 _SPF_MACRO = re.compile(r"%(\{[slodiphcrtv][0-9]*r?[.+,/_=-]*\}|%|_|-)")
 _SPF_MODIFIER = re.compile(r"^([a-z][a-z0-9_.-]*)=(.*)$", re.IGNORECASE)
 _SPF_MECHANISM = re.compile(r"^([+~?-]?)([a-z][a-z0-9_.-]*)([:/].*)?$", re.IGNORECASE)
@@ -155,37 +155,20 @@ def _unique(items):
     return out
 
 
-def _name_problem(name, label_pattern=_LDH_LABEL, what="letters, digits and inner hyphens"):
-    """Why a lower-case DNS name without its trailing dot is not valid, or None."""
-    if not name:
-        return "is empty"
-    try:
-        name.encode("ascii")
-    except UnicodeError:
-        return "is not ASCII (write an internationalised name in its xn-- form)"
-    if len(name) > 253:
-        return "is %d characters long, more than the 253 a DNS name allows" % len(name)
-    if "." not in name:
-        return "is not a fully qualified name (it has no dot)"
-    for label in name.split("."):
-        if not label:
-            return "has an empty label"
-        if len(label) > 63:
-            return "has a label of %d characters, more than 63" % len(label)
-        if not label_pattern.match(label):
-            return "has the label %r, which is not %s" % (label, what)
-    top = name.rsplit(".", 1)[1]
-    if top.isdigit() or "_" in top:
-        return "ends in %r, which cannot be a top-level label" % top
-    return None
+def _name_problem(name, underscores=False):
+    """Why a DNS name is not a fully qualified host name (or, with underscores, DNS name), or None.
+
+    The rules are validate.py's, the one validator of names in coldrig.
+    """
+    if underscores:
+        return validate.dns_name_problem(name, wildcard=False, min_labels=2)
+    return validate.fqdn_problem(name)
 
 
 def validate_hostname(value, field="hostname"):
     """A host name in canonical form: lower case, no trailing dot, LDH labels, at least one dot."""
     text = _text(value, field)
-    name = text.lower()
-    if name.endswith("."):
-        name = name[:-1]
+    name = validate.normalise_name(text)
     problem = _name_problem(name)
     if problem:
         raise RecordSpecError(field, "%r %s" % (text, problem))
@@ -195,10 +178,8 @@ def validate_hostname(value, field="hostname"):
 def _dns_name(value, field):
     """A DNS name that may hold underscore labels (_spf.example.com)."""
     text = _text(value, field)
-    name = text.lower()
-    if name.endswith("."):
-        name = name[:-1]
-    problem = _name_problem(name, _DNS_LABEL, "letters, digits, underscores and inner hyphens")
+    name = validate.normalise_name(text)
+    problem = _name_problem(name, underscores=True)
     if problem:
         raise RecordSpecError(field, "%r %s" % (text, problem))
     return name
@@ -284,7 +265,7 @@ def _spf_domain_spec(spec, field, term):
         raise RecordSpecError(field, "%r needs a domain" % term)
     if "%" not in spec:
         name = spec.lower().rstrip(".")
-        problem = _name_problem(name, _DNS_LABEL, "letters, digits, underscores and inner hyphens")
+        problem = _name_problem(name, underscores=True)
         if problem:
             raise RecordSpecError(field, "%r: the domain %r %s" % (term, spec, problem))
         return name
@@ -658,9 +639,9 @@ def validate_dkim_selector(value, field="dkim_selector"):
     """A DKIM selector (RFC 6376 section 3.1): one or more LDH labels, lower-cased."""
     text = _text(value, field)
     selector = text.lower()
-    for label in selector.split("."):
-        if not label or len(label) > 63 or not _LDH_LABEL.match(label):
-            raise RecordSpecError(field, "%r is not a selector (dot-separated letters, digits and inner hyphens)" % text)
+    problem = validate.dkim_selector_problem(selector)
+    if problem:
+        raise RecordSpecError(field, "%r %s" % (text, problem))
     return selector
 
 
@@ -858,3 +839,18 @@ def build_mail_records(domain, mail_host, ipv4=None, ipv6=None, dkim_selector=No
         if record not in unique:
             unique.append(record)
     return unique
+
+
+def keyword_options(function):
+    """The keyword options of a builder: its parameters after the first (the domain)."""
+    return tuple(parameter.name for parameter in list(inspect.signature(function).parameters.values())[1:])
+
+
+# The one list of what shapes a domain's records: build_mail_records' keyword options.
+MAIL_RECORDS_OPTIONS = keyword_options(build_mail_records)
+# Options that come from the node (its host name and addresses) and from its DKIM key,
+# not from a sending domain's keys in the onboarding spec.
+NODE_OPTIONS = ("mail_host", "ipv4", "ipv6")
+DKIM_OPTIONS = ("dkim_selector", "dkim_txt")
+# The keys of a sending domain (coldrig_domains[]) that the record set takes as they are.
+SPEC_RECORD_KEYS = tuple(name for name in MAIL_RECORDS_OPTIONS if name not in NODE_OPTIONS + DKIM_OPTIONS)

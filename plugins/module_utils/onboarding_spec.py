@@ -27,10 +27,9 @@ BACKENDS = ("postfix",)
 PLANNED_BACKENDS = ("mailcow", "kumomta")
 DNS_PROVIDERS = ("rfc2136", "cloudflare")
 NAMINGS = ("first.last", "firstlast", "flast", "first.l", "first")
-RECORD_KEYS = (
-    "dmarc_policy", "dmarc_rua", "dmarc_ruf", "dmarc_pct", "dmarc_subdomain_policy", "dmarc_adkim", "dmarc_aspf",
-    "dmarc_fo", "spf_extra", "spf_all", "mx_priority", "mta_sts_mode", "mta_sts_max_age", "tls_rpt_rua", "tracking",
-    "ttl", "mail_host_zone",
+# The domain keys that shape its records: build_mail_records' options (one list, in mail_records.py).
+from ansible_collections.coldrig.infra.plugins.module_utils.mail_records import (  # noqa: E402 pylint: disable=wrong-import-position
+    SPEC_RECORD_KEYS as RECORD_KEYS,
 )
 MAILBOX_KEYS = ("mailboxes", "naming", "daily_limit", "quota")
 DOMAIN_KEYS = ("name", "dkim_selector") + RECORD_KEYS + MAILBOX_KEYS

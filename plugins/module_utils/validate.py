@@ -89,7 +89,7 @@ def normalise_name(value):
     return name[:-1] if name.endswith(".") else name
 
 
-def _name_problem(value, label_re, what, min_labels=1, wildcard=False):
+def _name_problem(value, label_re, what, min_labels=1, wildcard=False, top_level=True):
     if not isinstance(value, str) or not value.strip():
         return "is empty: give %s" % what
     name = normalise_name(value)
@@ -111,8 +111,12 @@ def _name_problem(value, label_re, what, min_labels=1, wildcard=False):
             allowed = "a-z, 0-9, '-' and '_'" if label_re is _DNS_LABEL else "a-z, 0-9 and '-'"
             return ("has the label %r: a label holds only %s, not at either end "
                     "(an internationalised name goes in its xn-- form)" % (label, allowed))
+    if not top_level:  # a name inside another (a DKIM selector), not ending in a top-level domain
+        return None
     if labels[-1].isdigit():
         return "ends in an all-digit label, which is not a top-level domain"
+    if min_labels > 1 and "_" in labels[-1]:
+        return "ends in the label %r, which cannot be a top-level domain" % labels[-1]
     return None
 
 
@@ -131,9 +135,14 @@ def domain_problem(value):
     return _name_problem(value, _LDH_LABEL, "a domain name", min_labels=2)
 
 
-def dns_name_problem(value, wildcard=True):
-    """Why ``value`` is not a DNS owner name (labels may start with '_'; '*' first), or None."""
-    return _name_problem(value, _DNS_LABEL, "a DNS name", wildcard=wildcard)
+def dns_name_problem(value, wildcard=True, min_labels=1):
+    """Why ``value`` is not a DNS name (labels may hold '_'; '*' first), or None.
+
+    With ``min_labels=2`` the name must be fully qualified (a CNAME target, an SPF
+    ``include:`` domain), and its last label, a top-level domain, may not hold '_'.
+    """
+    what = "a DNS name" if min_labels < 2 else "a fully qualified DNS name"
+    return _name_problem(value, _DNS_LABEL, what, min_labels=min_labels, wildcard=wildcard)
 
 
 def dkim_selector_problem(value):
@@ -142,7 +151,7 @@ def dkim_selector_problem(value):
         return "is empty: give a selector such as s1"
     if value != value.strip().lower():
         return "must be lower case without blanks (it names a DNS label and a key file)"
-    return _name_problem(value, _LDH_LABEL, "a selector such as s1")
+    return _name_problem(value, _LDH_LABEL, "a selector such as s1", top_level=False)
 
 
 def canonical_name_problem(value):
@@ -167,8 +176,8 @@ def check_domain(value, field):
     return _check(domain_problem, value, field, normalise_name)
 
 
-def check_dns_name(value, field, wildcard=True):
-    return _check(lambda v: dns_name_problem(v, wildcard), value, field, normalise_name)
+def check_dns_name(value, field, wildcard=True, min_labels=1):
+    return _check(lambda v: dns_name_problem(v, wildcard, min_labels), value, field, normalise_name)
 
 
 def check_dkim_selector(value, field):

@@ -51,17 +51,28 @@ options:
         description:
           - Relative to the zone (C(mail)), fully qualified (C(mail.example.com) or C(mail.example.com.)),
             or C(@) for the apex.
+          - A relative name of two labels or more that ends in the zone's own top-level label or in a generic
+            one (com, net, org, info, biz, edu, gov, mil, int, arpa) is refused, since it looks like a name of
+            another zone (C(mail.other.test) in zone C(example.test) would become
+            C(mail.other.test.example.test)); write such a name in full.
+          - An SRV record's name starts with C(_service._protocol) (RFC 2782).
         type: str
         default: "@"
       content:
         description:
-          - The record data. TXT as its plain value (quotes and splitting are handled); MX, CNAME, NS, PTR
-            as a host name; SRV as C(weight port target).
+          - The record data, checked before any request. TXT as its plain value, not empty, without control
+            characters (quotes and splitting into strings of at most 255 bytes, at character boundaries, are
+            handled); MX, NS, PTR as a fully qualified host name and CNAME as a fully qualified DNS name, never
+            an IP address; SRV as C(weight port target) (or C(priority weight port target)); CAA as
+            C(flags tag "value") with flags 0 to 255 and a tag of RFC 8659 or its registry (issue, issuewild,
+            iodef, contactemail, contactphone, issuevmc, issuemail).
           - With O(state=absent), leave it out to remove every value at the (name, type) pair.
         type: str
         aliases: [value]
       ttl:
-        description: Time to live in seconds.
+        description:
+          - Time to live in seconds. rfc2136 takes 1 to 2147483647; cloudflare takes 1 (automatic) or 60 to 86400.
+          - The records of one name and type share one TTL (RFC 2181 section 5.2).
         type: int
         default: 3600
       priority:

@@ -4,6 +4,8 @@ from ansible_collections.coldrig.infra.plugins.module_utils.dns_records import (
     Record,
     RecordError,
     absolute_name,
+    normalise_content,
+    normalise_zone,
     desired_records,
     diff_text,
     parse_character_strings,
@@ -161,3 +163,189 @@ def test_a_records_own_purge_replaces_the_old_address_while_txt_values_stay():
     assert [(o.id, n.content) for o, n in plan.update] == [("old-a", "192.0.2.2")]
     assert [r.content for r in plan.add] == ["v=spf1 ip4:192.0.2.2 ~all"]
     assert not plan.delete
+
+
+# --- everything is checked before the first request (issue 10, item 6) --------------------------
+
+
+def _refused(spec, message, provider=None):
+    with pytest.raises(RecordError, match=message):
+        desired_records([spec], ZONE, provider=provider)
+
+
+@pytest.mark.parametrize("content,message", [
+    ("junk", r"records\[0\].content: 'junk' is not 'weight port target'"),
+    ("5 99999 sip.example.test", r"records\[0\].content: the port '99999' .* is not a number from 0 to 65535"),
+    ("x 5060 sip.example.test", r"records\[0\].content: the weight 'x' .* is not a number"),
+    ("5 5060 192.0.2.1", r"records\[0\].content: '192.0.2.1' is an IP address, but a SRV record points at a host name"),
+])
+def test_srv_content_that_is_not_weight_port_target_is_refused(content, message):
+    _refused({"type": "SRV", "name": "_sip._tcp", "content": content, "priority": 10}, message)
+
+
+def test_srv_name_without_service_and_protocol_labels_is_refused():
+    _refused({"type": "SRV", "name": "sip", "content": "5 5060 sip.example.test", "priority": 10},
+             r"records\[0\].name: 'sip' is not _service._protocol.name")
+
+
+def test_srv_in_zone_file_form_takes_its_priority_from_the_content():
+    record = desired_records([{"type": "SRV", "name": "_sip._tcp", "content": "10 5 5060 SIP.example.test."}], ZONE)[0]
+    assert (record.priority, record.content) == (10, "5 5060 sip.example.test")
+    _refused({"type": "SRV", "name": "_sip._tcp", "content": "10 5 5060 sip.example.test", "priority": 20},
+             r"records\[0\].priority: 20 differs from the priority 10")
+
+
+@pytest.mark.parametrize("rtype", ["MX", "CNAME", "NS"])
+def test_host_targets_that_are_ip_addresses_are_refused(rtype):
+    _refused({"type": rtype, "name": "www", "content": "192.0.2.1", "priority": 10},
+             r"records\[0\].content: '192.0.2.1' is an IP address, but a %s record points at a host name" % rtype)
+
+
+def test_host_targets_without_a_dot_are_refused():
+    _refused({"type": "MX", "content": "mail", "priority": 10}, r"records\[0\].content: 'mail' is not a host name: it has no dot")
+
+
+def test_cname_target_may_be_an_underscore_owner_name():
+    record = desired_records([{"type": "CNAME", "name": "_dmarc", "content": "example.test._dmarc.vendor.test."}], ZONE)[0]
+    assert record.content == "example.test._dmarc.vendor.test"
+
+
+@pytest.mark.parametrize("content", ["", '""', "   "])
+def test_empty_txt_value_is_refused(content):
+    _refused({"type": "TXT", "name": "x", "content": content}, r"records\[0\].content: the TXT value is empty")
+
+
+def test_txt_value_with_a_line_break_is_refused():
+    _refused({"type": "TXT", "content": "a\nb"}, r"records\[0\].content: the TXT value 'a\\nb' holds a control character")
+
+
+@pytest.mark.parametrize("content,message", [
+    ("0 issue", r"is not 'flags tag value'"),
+    ('256 issue "ca.test"', r"the flags '256' .* are not a number from 0 to 255"),
+    ('0 policy "x"', r"the tag 'policy' .* is not one of issue, issuewild, iodef"),
+    ('0 issue "ca.test', r"has no closing quote"),
+    ("0 iodef ca admin", r"holds blanks: put it in double quotes"),
+    ('0 iodef "ftp://ca.test"', r"is not a mailto:, http:// or https:// URL"),
+    ('0 issue "192.0.2.1"', r"the issuer '192.0.2.1' .* is not a CA's domain name"),
+])
+def test_caa_syntax_is_checked(content, message):
+    _refused({"type": "CAA", "content": content}, r"records\[0\].content: .*" + message)
+
+
+@pytest.mark.parametrize("content,canonical", [
+    ("0 issue letsencrypt.org", '0 issue "letsencrypt.org"'),
+    ('128 ISSUEWILD ";"', '128 issuewild ";"'),
+    ('0 issue "ca.test; accounturi=https://ca.test/acct/1"', '0 issue "ca.test; accounturi=https://ca.test/acct/1"'),
+    ('0 iodef "mailto:security@example.test"', '0 iodef "mailto:security@example.test"'),
+])
+def test_caa_content_is_canonical_with_a_quoted_value(content, canonical):
+    assert desired_records([{"type": "CAA", "content": content}], ZONE)[0].content == canonical
+
+
+@pytest.mark.parametrize("ttl", [30, 59, 86401, 2])
+def test_cloudflare_ttl_outside_60_to_86400_is_refused_naming_the_range(ttl):
+    _refused({"type": "A", "name": "mail", "content": "192.0.2.1", "ttl": ttl},
+             r"records\[0\].ttl: %d is out of range for cloudflare: give 1 \(automatic\) or 60 to 86400 seconds" % ttl,
+             provider="cloudflare")
+
+
+@pytest.mark.parametrize("ttl", [1, 60, 86400])
+def test_cloudflare_ttl_1_is_automatic_and_60_to_86400_are_accepted(ttl):
+    spec = {"type": "A", "name": "mail", "content": "192.0.2.1", "ttl": ttl}
+    assert desired_records([spec], ZONE, provider="cloudflare")[0].ttl == ttl
+
+
+def test_rfc2136_ttl_range_is_1_to_2147483647():
+    spec = {"type": "A", "name": "mail", "content": "192.0.2.1", "ttl": 30}
+    assert desired_records([spec], ZONE, provider="rfc2136")[0].ttl == 30
+    _refused(dict(spec, ttl=2147483648), r"records\[0\].ttl: 2147483648 is out of range for rfc2136: give 1 to 2147483647",
+             provider="rfc2136")
+
+
+def test_cloudflare_ttl_is_refused_before_any_request():
+    from ansible_collections.coldrig.infra.plugins.module_utils.dns_sync import SyncFailure, sync_zone
+
+    params = dict(provider="cloudflare", zone=ZONE, state="present", purge=False, api_token="unused",
+                  api_base_url="http://127.0.0.1:9", timeout=1.0, max_retries=0,
+                  records=[{"type": "A", "name": "mail", "content": "192.0.2.1", "ttl": 30}])
+    with pytest.raises(SyncFailure, match=r"records\[0\].ttl: 30 is out of range for cloudflare") as caught:
+        sync_zone(params)
+    assert not caught.value.result.get("requests")
+
+
+@pytest.mark.parametrize("name,suffix", [("mail.other.test", "other.test"), ("mail.example.com", "example.com"),
+                                         ("x.in-addr.arpa", "in-addr.arpa")])
+def test_relative_name_ending_like_another_zone_is_refused(name, suffix):
+    _refused({"type": "A", "name": name, "content": "192.0.2.1"},
+             r"records\[0\].name: %r is relative, so it would become %s.example.test, but it ends like a name in "
+             r"another zone \(%s\)" % (name, name, suffix))
+
+
+@pytest.mark.parametrize("name", ["mail.eu", "s1._domainkey", "a.b.c", "mail.other.test.example.test"])
+def test_relative_names_that_do_not_look_like_another_zone_stay_relative(name):
+    record = desired_records([{"type": "TXT", "name": name, "content": "x"}], ZONE)[0]
+    assert record.name == name if name.endswith(ZONE) else record.name == name + "." + ZONE
+
+
+MULTIBYTE = "v=verify; " + "é" * 300 + "€" * 100  # 2- and 3-byte characters across several 255-byte strings
+
+
+def test_multibyte_txt_is_split_at_character_boundaries():
+    chunks = txt_chunks(MULTIBYTE)
+    assert all(len(chunk) <= 255 for chunk in chunks)
+    assert [chunk.decode("utf-8") for chunk in chunks]  # no chunk cuts a UTF-8 sequence
+    assert b"".join(chunks) == MULTIBYTE.encode("utf-8")
+    assert txt_value(txt_presentation(MULTIBYTE)) == MULTIBYTE
+
+
+def test_multibyte_txt_presentation_is_read_by_dnspython_as_the_same_bytes():
+    rdata = pytest.importorskip("dns.rdata")
+    parsed = rdata.from_text("IN", "TXT", txt_presentation(MULTIBYTE))
+    assert b"".join(parsed.strings) == MULTIBYTE.encode("utf-8")
+    assert all(len(s) <= 255 for s in parsed.strings)
+
+
+def test_records_of_one_name_and_type_with_different_ttls_are_refused():
+    with pytest.raises(RecordError, match=r"records\[1\].ttl: 300 differs from the 3600 of records\[0\]"):
+        desired_records([{"type": "A", "name": "mail", "content": "192.0.2.1", "ttl": 3600},
+                         {"type": "A", "name": "mail", "content": "192.0.2.2", "ttl": 300}], ZONE)
+
+
+def test_content_read_from_a_zone_is_not_held_to_the_rules_for_writing():
+    # A zone may hold what this module refuses to write; reading it must not fail.
+    assert normalise_content("MX", "192.0.2.1.") == "192.0.2.1"
+    assert normalise_content("TXT", '""') == ""
+    assert normalise_content("CAA", '0 policy "x"') == '0 policy "x"'
+    assert normalise_content("SRV", "0 0 .") == "0 0 ."
+
+
+# --- one validator for names (issue 10, item 13) ------------------------------------------------
+
+NAMES = ["mail.example.test", "Mail.Example.Test.", "xn--bcher-kva.example", "203.0.113.7", "example.123",
+         "_dmarc.example.test", "bad-.example.test", "a..example.test", "mail", "a" * 64 + ".example.test",
+         "bücher.example"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_host_names_are_judged_alike_by_validate_mail_records_and_dns_records(name):
+    from ansible_collections.coldrig.infra.plugins.module_utils import validate
+    from ansible_collections.coldrig.infra.plugins.module_utils.mail_records import RecordSpecError, validate_hostname
+
+    expected = validate.fqdn_problem(name) is None
+    try:
+        validate_hostname(name, "mail_host")
+        builder = True
+    except RecordSpecError:
+        builder = False
+    try:
+        desired_records([{"type": "MX", "content": name, "priority": 10}], ZONE)
+        module = True
+    except RecordError:
+        module = False
+    assert (builder, module) == (expected, expected)
+
+
+@pytest.mark.parametrize("zone", ["example.123", "203.0.113.7", "a..test", "bad-.test"])
+def test_zone_names_that_validate_refuses_are_refused(zone):
+    with pytest.raises(RecordError, match=r"^zone: .* is not a valid DNS zone name: it "):
+        desired_records([{"type": "A", "name": "mail", "content": "192.0.2.1"}], normalise_zone(zone))

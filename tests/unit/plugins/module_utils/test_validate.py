@@ -101,3 +101,17 @@ def test_dqs_key_is_26_letters_and_digits_and_the_error_never_quotes_it():
         v.check_dqs_key("s3cr3t-but-malformed", "spamhaus_dqs_key")
     assert "s3cr3t" not in str(caught.value)
     assert str(caught.value).startswith("spamhaus_dqs_key: the value is not a Spamhaus DQS key")
+
+
+def test_fully_qualified_dns_names_need_a_dot_and_a_top_level_label_without_underscore():
+    assert v.dns_name_problem("_spf.example.com", min_labels=2) is None
+    assert "has no dot" in v.dns_name_problem("_spf", min_labels=2)
+    assert "cannot be a top-level domain" in v.dns_name_problem("example._tcp", min_labels=2)
+    assert v.dns_name_problem("s1._domainkey") is None  # a relative owner name stays valid
+    assert v.check_dns_name("_Spf.Example.COM.", "include", min_labels=2) == "_spf.example.com"
+
+
+@pytest.mark.parametrize("value", ["20230601", "s1.2024"])
+def test_all_digit_dkim_selector_is_accepted(value):
+    # Gmail signs with selectors such as 20230601: a selector is no top-level domain.
+    assert v.dkim_selector_problem(value) is None
