@@ -167,8 +167,8 @@ class CloudflareProvider(object):
                 return "%s%s; Cloudflare refused the batch whole, so zone %s is unchanged" % (which, exc, zone)
             return ("%s%s; Cloudflare refused this batch whole, but the %d batch(es) before it were applied, so zone %s "
                     "is partly changed: fix the cause and run again to finish" % (which, exc, number - 1, zone))
-        return ("%s%s; the batch may have been applied (no clear answer came back): run again to converge, "
-                "the re-run reads zone %s and sends only what is still missing" % (which, exc, zone))
+        return ("%s%s; no clear answer came back, so the batch may have been applied; run again to converge "
+                "(the re-run reads zone %s and sends only what is still missing)" % (which, exc, zone))
 
     def close(self):
         self.client.close()

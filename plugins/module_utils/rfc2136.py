@@ -143,13 +143,13 @@ class Rfc2136Client(object):
         try:
             return dns.query.tcp(message, self.server, port=self.port, timeout=self.timeout)
         except (dns.tsig.PeerError, dns.tsig.BadSignature, dns.exception.Timeout, EOFError, OSError) as exc:
-            failure = self._failure(exc)
             never_sent = isinstance(exc, (ConnectionRefusedError, dns.tsig.PeerError, dns.tsig.BadSignature))
             if write and not never_sent:
                 # The UPDATE went out and no answer came back: the server may have applied it.
-                raise Rfc2136Error("%s; the update may have been applied: run again to converge" % failure,
+                raise Rfc2136Error("the update was sent to %s but no answer came back (%s: %s), so it may have been applied; "
+                                   "run again to converge" % (self._where(), type(exc).__name__, exc or "no details"),
                                    applied="unknown")
-            raise failure
+            raise self._failure(exc)
     def read(self, zone, pairs):
         """Current records of the zone at the names of the given (fqdn, type) pairs, of every type."""
         try:

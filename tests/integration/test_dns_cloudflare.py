@@ -242,3 +242,55 @@ def test_an_argument_spec_error_never_shows_the_api_token(sim):
                                                       "records": [{"type": "AX"}]})
     assert result["failed"] and "must be one of" in result["msg"], result
     assert "SECRET-t0ken-value" not in result["_output"] and "SECRET-t0ken-value" not in str(result)
+
+
+def test_the_module_itself_never_shows_the_api_token_in_an_argument_spec_error(tmp_path):
+    """The module path (delegation, async) validates through AnsibleModule, which censors no_log values."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.integration.helpers import ROOT
+
+    args_file = tmp_path / "args.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
+        "provider": "cloudflare", "zone": "x.test", "api_token": "SECRET-t0ken-value", "records": [{"type": "AX"}]}}))
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "collections"))
+    result = subprocess.run([sys.executable, str(ROOT / "plugins/modules/dns_records.py"), str(args_file)],
+                            capture_output=True, text=True, env=env, check=False, stdin=subprocess.DEVNULL)
+    output = json.loads(result.stdout)
+    assert output["failed"] and "must be one of" in output["msg"], output
+    assert "SECRET-t0ken-value" not in result.stdout + result.stderr
+
+
+def test_the_task_runs_with_async_poll_0_and_async_status(sim, tmp_path):
+    """Before: "does not support async". With async the module runs through Ansible's async wrapper."""
+    import json
+    import os
+    import subprocess
+
+    from tests.integration.helpers import BIN, ROOT
+
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "launch", "coldrig.infra.dns_records": {"provider": "cloudflare", "zone": ZONE, "api_token": TOKEN,
+                                                          "api_base_url": sim.base_url, "records": MAIL},
+         "async": 120, "poll": 0, "register": "job"},
+        {"name": "wait", "ansible.builtin.async_status": {"jid": "{{ job.ansible_job_id }}"}, "register": "done",
+         "until": "done.finished", "retries": 120, "delay": 0.5},
+        {"name": "show", "ansible.builtin.debug": {"msg": "RESULT={{ {'changed': done.changed, 'added': done.added | length,"
+                                                           " 'batches': done.batches} | to_json }}"}},
+    ]}]
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(json.dumps(play))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_HOME=str(ROOT / ".ansible"),
+               ANSIBLE_ASYNC_DIR=str(tmp_path / "async"), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0",
+               ANSIBLE_CALLBACK_RESULT_FORMAT="json")
+    command = [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", "-e",
+               f"ansible_python_interpreter={os.sys.executable}", str(playbook)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False, cwd=ROOT,
+                            stdin=subprocess.DEVNULL, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = next(line for line in result.stdout.splitlines() if "RESULT=" in line).replace("\\", "")
+    assert all(part in shown for part in ('"changed": true', '"added": 8', '"batches": 1')), result.stdout
+    assert len(sim.records(ZONE)) == 8 and TOKEN not in result.stdout

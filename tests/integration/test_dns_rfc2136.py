@@ -258,3 +258,20 @@ def test_a_good_push_is_read_back_once_and_a_rerun_makes_no_write(server):
     serial = soa_serial(server)
     second = run_module("coldrig.infra.dns_records", args2(server, records))
     assert not second["changed"] and second["requests"] == 1 and soa_serial(server) == serial, second
+
+
+def test_an_update_whose_answer_is_lost_says_may_have_been_applied_and_the_rerun_converges(server):
+    """Knot applies the UPDATE; the answer never reaches the module (a relay drops it)."""
+    from tests.support.dns_proxy import DnsTcpRelay
+
+    records = [{"type": "TXT", "name": "_smtp._tls", "content": "v=TLSRPTv1; rua=mailto:tls@other.example.test"}]
+    with DnsTcpRelay(("127.0.0.1", server["port"])) as relay:
+        relay.drop_update_answers = 1
+        lost = run_module("coldrig.infra.dns_records", args2(server, records, port=relay.port, timeout=3))
+        assert relay.dropped == 1
+    assert lost["failed"] and "may have been applied; run again to converge" in lost["msg"], lost
+    assert "nothing was changed" not in lost["msg"] and lost["applied"] == "unknown" and lost["changed"] is True
+    assert answer(server, "_smtp._tls." + ZONE2, "TXT") == ['"v=TLSRPTv1; rua=mailto:tls@other.example.test"']
+    rerun = run_module("coldrig.infra.dns_records", args2(server, records))
+    assert not rerun["changed"] and not rerun["failed"], rerun
+    assert len(answer(server, "_smtp._tls." + ZONE2, "TXT")) == 1
