@@ -150,6 +150,7 @@ class Rfc2136Client(object):
                                    "run again to converge" % (self._where(), type(exc).__name__, exc or "no details"),
                                    applied="unknown")
             raise self._failure(exc)
+
     def read(self, zone, pairs):
         """Current records of the zone at the names of the given (fqdn, type) pairs, of every type."""
         try:
@@ -172,6 +173,7 @@ class Rfc2136Client(object):
             if rtype == "CNAME":
                 asked.update((name, other) for other in ("A", "AAAA", "CAA", "MX", "NS", "PTR", "SRV", "TXT"))
         return asked
+
     def _axfr(self, zone):
         self.queries += 1
         try:

@@ -278,8 +278,8 @@ def test_the_task_runs_with_async_poll_0_and_async_status(sim, tmp_path):
          "async": 120, "poll": 0, "register": "job"},
         {"name": "wait", "ansible.builtin.async_status": {"jid": "{{ job.ansible_job_id }}"}, "register": "done",
          "until": "done.finished", "retries": 120, "delay": 0.5},
-        {"name": "show", "ansible.builtin.debug": {"msg": "RESULT={{ {'changed': done.changed, 'added': done.added | length,"
-                                                           " 'batches': done.batches} | to_json }}"}},
+        {"name": "show", "ansible.builtin.debug": {
+            "msg": "RESULT={{ {'changed': done.changed, 'added': done.added | length, 'batches': done.batches} | to_json }}"}},
     ]}]
     playbook = tmp_path / "play.yml"
     playbook.write_text(json.dumps(play))
