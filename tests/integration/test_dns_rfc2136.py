@@ -220,17 +220,21 @@ def test_second_spf_value_already_in_the_zone_is_removed_in_the_same_write(serve
     assert not run_module("coldrig.infra.dns_records", args2(server, [spf]))["changed"]
 
 
+def _collection_import():
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+    from tests.integration.helpers import ROOT
+
+    _AnsibleCollectionFinder(paths=[str(ROOT / "collections")])._install()  # pylint: disable=protected-access
+
+
 def test_an_update_that_knot_answers_noerror_without_applying_fails_naming_what_is_missing(server):
     """Knot answers NOERROR to TXT data added at a name that has a CNAME, and adds nothing (RFC 2136 3.4.2.2).
 
     The module's own conflict check would stop this, so the CNAME appears between the read and the
     write, as when someone else changes the zone at the same time.
     """
-    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
-
-    from tests.integration.helpers import ROOT
-
-    _AnsibleCollectionFinder(paths=[str(ROOT / "collections")])._install()  # pylint: disable=protected-access
+    _collection_import()
     from ansible_collections.coldrig.infra.plugins.module_utils.dns_providers import (  # pylint: disable=import-outside-toplevel
         ProviderError, Rfc2136Provider)
     from ansible_collections.coldrig.infra.plugins.module_utils.dns_records import (  # pylint: disable=import-outside-toplevel
@@ -275,3 +279,16 @@ def test_an_update_whose_answer_is_lost_says_may_have_been_applied_and_the_rerun
     rerun = run_module("coldrig.infra.dns_records", args2(server, records))
     assert not rerun["changed"] and not rerun["failed"], rerun
     assert len(answer(server, "_smtp._tls." + ZONE2, "TXT")) == 1
+
+
+def test_without_zone_transfer_the_cname_at_a_managed_name_is_still_seen(server):
+    """Where the key may not transfer the zone, the module asks per name and type: the CNAME is asked too."""
+    _collection_import()
+    from ansible_collections.coldrig.infra.plugins.module_utils.rfc2136 import Rfc2136Client  # pylint: disable=import-outside-toplevel
+
+    put(server, "_dmarc", "CNAME", "other.example.test.dmarc.vendor.example.")
+    client = Rfc2136Client("127.0.0.1", server["port"], "coldrig-lab", server["secret"], "hmac-sha256", 5)
+    client._axfr = lambda zone: None  # as when the server refuses the transfer  # pylint: disable=protected-access
+    records = client.read(ZONE2, [("_dmarc." + ZONE2, "TXT")])
+    assert [(r.type, r.content) for r in records] == [("CNAME", "other.example.test.dmarc.vendor.example")]
+    clear(server, "_dmarc")
