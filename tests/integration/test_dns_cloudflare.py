@@ -203,6 +203,15 @@ def test_a_batch_above_the_plan_limit_is_a_clear_refusal_that_leaves_the_zone_un
     assert "may have been applied" not in result["msg"] and sim.records(ZONE) == []
 
 
+def test_a_later_batch_refused_whole_says_the_batches_before_it_were_applied(sim):
+    # three 3000-byte TXT values at one name: Cloudflare caps a name's TXT content at 8192 characters (1004)
+    big = [{"type": "TXT", "name": "zz", "content": f"token-{i}=" + "x" * 3000} for i in range(3)]
+    result = push(sim, many(250) + big)
+    assert result["failed"] and result["applied"] == "partial" and result["changed"] is True, result
+    assert "batch 2 of 2" in result["msg"] and "the 1 batch(es) before it were applied" in result["msg"], result
+    assert "1004" in result["msg"] and len(sim.records(ZONE)) == 200
+
+
 def test_a_sequence_cut_after_its_first_batch_is_finished_by_a_rerun(sim):
     push(sim, many(450))
     sim.reset_metrics()
