@@ -15,8 +15,10 @@ so that its HTTP server does not share the GIL with this driver):
 
 coldrig runs in several playbook shapes (one host looping over the zones; one
 inventory host per zone with forks 10/25 and strategy linear/free; async + poll 0 +
-async_status); the fastest is the figure, the others are printed too. Every shape
-pushes to zones of its own, so each shape's first push is a real first push.
+async_status; with async the action plugin runs the module through Ansible's async
+wrapper, one Python start per zone, so this shape is the slowest); the fastest is the
+figure, the others are printed too. Every shape pushes to zones of its own, so each
+shape's first push is a real first push.
 
 The baseline is community.general from the `ansible` package (ANSIBLE_PACKAGE
 in bench/_baseline.py), installed only for this benchmark into build/bench-venv (created with

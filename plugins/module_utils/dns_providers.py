@@ -8,8 +8,14 @@ dns_records.py, so the plan, the idempotence and the diff are the same for all:
 
 * ``rfc2136``: any primary that takes TSIG-signed dynamic updates (Knot, BIND,
   PowerDNS); the whole plan in one UPDATE message.
-* ``cloudflare``: API v4; the zone's records in one listing and the whole plan in one
-  ``POST /zones/{id}/dns_records/batch`` (deletes, patches, posts).
+* ``cloudflare``: API v4; the zone's records in one listing and the plan in
+  ``POST /zones/{id}/dns_records/batch`` calls (deletes, patches, posts) of at most
+  ``batch_size`` changes each (Cloudflare's plan limit: 200 on Free, 3,500 on paid plans).
+  One batch is all or nothing; several are not atomic together, so they go in an order
+  that never leaves a name without its record, and a re-run finishes an interrupted run.
+
+``read`` returns every record at the managed names (all types), so that the plan sees a
+CNAME that conflicts with a desired record. ``apply`` returns the number of writes.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,7 +35,16 @@ PROXIABLE = ("A", "AAAA", "CNAME")
 
 
 class ProviderError(Exception):
-    """A provider failed; the message carries the provider's own code and text."""
+    """A provider failed; the message carries the provider's own code and text.
+
+    ``applied`` says what is known of the zone: "none" (a clear refusal, nothing changed),
+    "partial" (some batches applied), "unknown" (the write may or may not have been applied).
+    """
+
+    def __init__(self, msg, applied="none", batches=0):
+        super(ProviderError, self).__init__(msg)
+        self.applied = applied
+        self.batches = batches
 
 
 class Rfc2136Provider(object):
@@ -54,10 +69,12 @@ class Rfc2136Provider(object):
             raise ProviderError(str(exc))
 
     def apply(self, zone, current, plan):
+        """One UPDATE message, then the managed names read back (the server may say NOERROR and ignore it)."""
         try:
             self.client.apply(zone, current, plan)
         except Rfc2136Error as exc:
-            raise ProviderError(str(exc))
+            raise ProviderError(str(exc), applied=getattr(exc, "applied", "none"), batches=1)
+        return 1
 
     def close(self):
         return None
@@ -98,7 +115,8 @@ def cloudflare_body(record):
 class CloudflareProvider(object):
     name = "cloudflare"
 
-    def __init__(self, api_token, base_url, timeout, max_retries):
+    def __init__(self, api_token, base_url, timeout, max_retries, batch_size=200):
+        self.batch_size = max(1, int(batch_size))
         try:
             self.client = CloudflareClient(api_token, base_url=base_url, timeout=timeout, max_retries=max_retries)
         except (CloudflareError, ValueError) as exc:
@@ -116,23 +134,94 @@ class CloudflareProvider(object):
             items = self.client.list_records(self.zone_id)
         except CloudflareError as exc:
             raise ProviderError(str(exc))
+        names = set(name for name, _rtype in wanted)
         records = [record_from_cloudflare(item) for item in items]
-        return [r for r in records if r.pair in wanted]
+        return [r for r in records if r.name in names]
 
     def apply(self, zone, current, plan):
+        """The plan in batches of at most batch_size changes; returns the number of batches sent."""
         if not plan.changed:
-            return
-        deletes = [{"id": r.id} for r in plan.delete]
-        patches = []
-        for old, new in plan.update:
-            body = cloudflare_body(new)
-            body["id"] = old.id
-            patches.append(body)
-        posts = [cloudflare_body(r) for r in plan.add]
-        try:
-            self.client.batch(self.zone_id, deletes=deletes, patches=patches, posts=posts)
-        except CloudflareError as exc:
-            raise ProviderError("%s; the batch is all or nothing, so zone %s is unchanged" % (exc, zone))
+            return 0
+        batches = cloudflare_batches(plan, self.batch_size)
+        for number, ops in enumerate(batches, 1):
+            try:
+                self.client.batch(self.zone_id, deletes=ops["deletes"], patches=ops["patches"], posts=ops["posts"])
+            except CloudflareError as exc:
+                raise ProviderError(self._failure(exc, zone, number, len(batches)),
+                                    applied=self._applied(exc, number), batches=number)
+        return len(batches)
+
+    @staticmethod
+    def _applied(exc, number):
+        """What a failed batch left: only a clear 4xx refusal (not 429, which is retried) means not applied."""
+        clear_refusal = exc.status is not None and 400 <= exc.status < 500
+        if clear_refusal:
+            return "partial" if number > 1 else "none"
+        return "unknown"
+
+    def _failure(self, exc, zone, number, total):
+        clear_refusal = exc.status is not None and 400 <= exc.status < 500
+        which = "" if total == 1 else "batch %d of %d: " % (number, total)
+        if clear_refusal:
+            if number == 1:
+                return "%s%s; Cloudflare refused the batch whole, so zone %s is unchanged" % (which, exc, zone)
+            return ("%s%s; Cloudflare refused this batch whole, but the %d batch(es) before it were applied, so zone %s "
+                    "is partly changed: fix the cause and run again to finish" % (which, exc, number - 1, zone))
+        return ("%s%s; no clear answer came back, so the batch may have been applied; run again to converge "
+                "(the re-run reads zone %s and sends only what is still missing)" % (which, exc, zone))
 
     def close(self):
         self.client.close()
+
+
+def cloudflare_batches(plan, size):
+    """The plan as a list of {"deletes", "patches", "posts"} batches of at most ``size`` operations.
+
+    Cloudflare runs one batch all or nothing (deletes, then patches, then posts). Between
+    batches a resolver may look, so the order keeps every name answering:
+
+    1. at each name where a conflicting record must go (on_conflict=replace), its deletes
+       together with the posts and patches at that name, in one batch when they fit;
+    2. patches (a value replaced in place, e.g. a new SPF value over the old one);
+    3. posts (new values);
+    4. the other deletes last (surplus slot values, purged and absent values), once what
+       replaces them is in place.
+
+    A run cut short between batches is finished by a re-run, which plans only what is left.
+    """
+    size = max(1, int(size))
+    patch_of = {}
+    for old, new in plan.update:
+        body = cloudflare_body(new)
+        body["id"] = old.id
+        patch_of.setdefault(new.name, []).append(("patches", body))
+    post_of = {}
+    for record in plan.add:
+        post_of.setdefault(record.name, []).append(("posts", cloudflare_body(record)))
+    conflict_ids = set(id(r) for r in plan.conflicts)
+    units = []
+    conflict_names = []
+    for record in plan.conflicts:
+        if record.name not in conflict_names:
+            conflict_names.append(record.name)
+    for name in conflict_names:
+        unit = [("deletes", {"id": r.id}) for r in plan.conflicts if r.name == name]
+        unit += patch_of.pop(name, []) + post_of.pop(name, [])
+        units.append(unit)
+    units += [[op] for name in sorted(patch_of) for op in patch_of[name]]
+    units += [[op] for name in sorted(post_of) for op in post_of[name]]
+    units += [[("deletes", {"id": r.id})] for r in plan.delete if id(r) not in conflict_ids]
+
+    batches, current = [], []
+    for unit in units:
+        if current and len(current) + len(unit) > size:
+            batches.append(current)
+            current = []
+        while len(unit) > size:  # one name with more changes than a batch holds: split it, deletes first
+            batches.append(unit[:size])
+            unit = unit[size:]
+        current = current + unit
+    if current:
+        batches.append(current)
+    return [dict((kind, [body for k, body in ops if k == kind]) for kind in ("deletes", "patches", "posts"))
+            for ops in batches]

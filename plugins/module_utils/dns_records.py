@@ -15,9 +15,13 @@ A record is compared in one canonical form whatever the provider returns:
 
 The plan works on (name, type) pairs: only pairs named in the desired list are
 touched. Without ``purge`` other values at a pair stay, except for values that fill
-the same *slot*: a TXT record that starts with ``v=spf1`` replaces the old SPF value
-(two SPF records are a permanent error, RFC 7208 3.2), and likewise DMARC, DKIM,
-MTA-STS and TLS-RPT values; a CNAME replaces the CNAME.
+the same *slot*: a slot holds one value after the run, so a TXT record that starts
+with ``v=spf1`` replaces the old SPF value and any second SPF value is removed (two
+SPF records are a permanent error, RFC 7208 3.2), and likewise DMARC, DKIM, MTA-STS
+and TLS-RPT values; a CNAME replaces the CNAME. Records of other types at a managed
+name are read too, because a CNAME cannot share its name with other data (RFC 1034
+3.6.2): such a conflict fails the plan, or with ``on_conflict=replace`` the records
+in the way are removed in the same write.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -452,28 +456,111 @@ def desired_records(specs, zone, state="present", provider=None):
     return records
 
 
+class ConflictError(RecordError):
+    """Desired records that cannot coexist with records already in the zone; ``conflicts`` lists them."""
+
+    def __init__(self, msg, conflicts):
+        super(ConflictError, self).__init__(msg)
+        self.conflicts = conflicts
+
+
 class Plan(object):
-    """What to change: ``add`` (Records), ``update`` ((old, new) pairs), ``delete`` (Records)."""
+    """What to change: ``add`` (Records), ``update`` ((old, new) pairs), ``delete`` (Records).
+
+    ``extras`` are the deleted values that were second values in a one-of-a-kind slot (a second
+    SPF, DMARC, ... value); ``conflicts`` the deleted records that could not coexist with a
+    desired one (a CNAME where a TXT goes, or other data where a CNAME goes). Both are also in
+    ``delete``; they are listed apart so that the result can report them.
+    """
 
     def __init__(self):
         self.add = []
         self.update = []
         self.delete = []
+        self.extras = []
+        self.conflicts = []
 
     @property
     def changed(self):
         return bool(self.add or self.update or self.delete)
+
+    @property
+    def size(self):
+        return len(self.add) + len(self.update) + len(self.delete)
 
     def summary(self, zone):
         return {
             "added": [r.as_dict(zone) for r in self.add],
             "changed": [{"before": old.as_dict(zone), "after": new.as_dict(zone)} for old, new in self.update],
             "removed": [r.as_dict(zone) for r in self.delete],
+            "extras": [r.as_dict(zone) for r in self.extras],
+            "conflicts": [r.as_dict(zone) for r in self.conflicts],
         }
 
 
-def plan_changes(desired, current, state="present", purge=False):
-    """The changes that make ``current`` match ``desired`` at the managed (name, type) pairs."""
+def _describe(record):
+    content = record.content if record.content is not None else ""
+    if record.priority is not None:
+        content = "%s %s" % (record.priority, content)
+    return "%s %s %s" % (record.name, record.type, content)
+
+
+def find_conflicts(desired, current, zone=None):
+    """(index of the desired record, [records in the zone it cannot coexist with]) for each conflict.
+
+    A CNAME must be the only data at its name (RFC 1034 3.6.2): a desired A, MX, TXT... at a
+    name that has a CNAME in the zone conflicts with that CNAME, and a desired CNAME conflicts
+    with every other record at its name. Only names of desired records are looked at.
+    """
+    found = []
+    seen = set()
+    for index, record in enumerate(desired):
+        if record.content is None:
+            continue
+        at_name = [r for r in current if r.name == record.name and id(r) not in seen]
+        if record.type == "CNAME":
+            if zone is not None and record.name == zone:
+                raise RecordError("records[%d]: %s is the zone apex, which has SOA and NS records, so it cannot "
+                                  "have a CNAME (RFC 1034 3.6.2); publish A/AAAA records there instead"
+                                  % (index, record.name))
+            clashing = [r for r in at_name if r.type != "CNAME"]
+        else:
+            clashing = [r for r in at_name if r.type == "CNAME"]
+        if clashing:
+            seen.update(id(r) for r in clashing)
+            found.append((index, clashing))
+    return found
+
+
+def conflict_message(desired, conflicts):
+    """The error for on_conflict=fail: each desired record, what it clashes with, and the fix."""
+    parts = []
+    for index, clashing in conflicts:
+        record = desired[index]
+        if record.type == "CNAME":
+            parts.append("records[%d]: the CNAME %s cannot be added because the zone has other data at that name: %s"
+                         % (index, record.name, "; ".join(_describe(r) for r in clashing)))
+        else:
+            parts.append("records[%d]: the %s record at %s cannot be published because the zone has a CNAME there (%s)"
+                         ", and a resolver follows the CNAME instead of reading the %s record"
+                         % (index, record.type, record.name, "; ".join(_describe(r) for r in clashing), record.type))
+    return ("%s (a CNAME must be the only record at its name, RFC 1034 3.6.2). Nothing was changed. Fix: remove the "
+            "conflicting record(s) from the zone, or set on_conflict: replace to remove them in the same write"
+            % " / ".join(parts))
+
+
+def plan_changes(desired, current, state="present", purge=False, on_conflict="fail", zone=None):
+    """The changes that make ``current`` match ``desired`` at the managed (name, type) pairs.
+
+    ``current`` holds every record at the managed names (not only at the managed pairs), so that
+    records that conflict with a desired CNAME, or a CNAME that hides a desired record, are seen.
+    With ``on_conflict="fail"`` such a conflict raises ConflictError before anything is planned;
+    with ``"replace"`` the conflicting records are deleted in the same write.
+
+    A slot (SPF, DMARC, DKIM, MTA-STS, TLS-RPT, CNAME) holds exactly one value after the run:
+    existing values in the slot of a desired value are replaced or, when surplus, removed and
+    listed in ``plan.extras``. Other values at the pair stay unless purge is set.
+    """
     plan = Plan()
     by_pair = {}
     for record in current:
@@ -482,6 +569,21 @@ def plan_changes(desired, current, state="present", purge=False):
     for record in desired:
         if record.pair not in pairs:
             pairs.append(record.pair)
+
+    if state == "present":
+        for pair in pairs:
+            slots = [r.slot for r in desired if r.pair == pair and r.slot]
+            for slot in set(slots):
+                if slots.count(slot) > 1:
+                    indexes = [i for i, r in enumerate(desired) if r.pair == pair and r.slot == slot]
+                    raise RecordError("records[%d]: %s can hold one %s value, and records %s all put one there"
+                                      % (indexes[1], pair[0], slot, ", ".join("[%d]" % i for i in indexes)))
+        conflicts = find_conflicts(desired, current, zone)
+        if conflicts and on_conflict != "replace":
+            raise ConflictError(conflict_message(desired, conflicts), [r for _i, rs in conflicts for r in rs])
+        for _index, clashing in conflicts:
+            plan.conflicts.extend(clashing)
+            plan.delete.extend(clashing)
 
     for pair in pairs:
         wanted = [r for r in desired if r.pair == pair]
@@ -495,6 +597,7 @@ def plan_changes(desired, current, state="present", purge=False):
                 keys = set(r.key for r in wanted)
                 plan.delete.extend(r for r in existing if r.key in keys)
             continue
+        wanted_slots = set(r.slot for r in wanted if r.slot)
         unmatched = []
         for record in wanted:
             match = next((r for r in existing if r.key == record.key), None)
@@ -505,20 +608,23 @@ def plan_changes(desired, current, state="present", purge=False):
             if match.ttl != record.ttl or match.proxied:
                 plan.update.append((match, Record(record.name, record.type, record.content, record.ttl,
                                                   record.priority, match.id)))
-        # Existing values that the desired ones replace: same slot, or any with purge.
-        replaceable = [r for r in existing if purge_pair or (r.slot and any(w.slot == r.slot for w in unmatched))]
         for record in unmatched:
-            old = next((r for r in replaceable if r.slot and r.slot == record.slot), None)
-            if old is None and purge_pair and replaceable:
-                old = next((r for r in replaceable if not r.slot or not any(w.slot == r.slot for w in unmatched)),
-                           None)
+            # a value in the same slot is replaced in place; with purge, any value not in a wanted slot
+            old = next((r for r in existing if r.slot and r.slot == record.slot), None)
+            if old is None and purge_pair:
+                old = next((r for r in existing if not r.slot or r.slot not in wanted_slots), None)
             if old is None:
                 plan.add.append(record)
                 continue
-            replaceable.remove(old)
+            existing.remove(old)
             plan.update.append((old, Record(record.name, record.type, record.content, record.ttl,
                                             record.priority, old.id)))
-        plan.delete.extend(replaceable)
+        # what is left: surplus values of a wanted slot always go; the rest only with purge
+        extras = [r for r in existing if r.slot and r.slot in wanted_slots]
+        plan.extras.extend(extras)
+        plan.delete.extend(extras)
+        if purge_pair:
+            plan.delete.extend(r for r in existing if not (r.slot and r.slot in wanted_slots))
     return plan
 
 

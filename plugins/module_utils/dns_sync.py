@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.coldrig.infra.plugins.module_utils.dns_records import (
+    ConflictError,
     RecordError,
     SUPPORTED_TYPES,
     desired_records,
@@ -40,6 +41,8 @@ ARGUMENT_SPEC = dict(
     records=dict(type="list", elements="dict", required=True, options=RECORD_OPTIONS),
     state=dict(type="str", default="present", choices=["present", "absent"]),
     purge=dict(type="bool", default=False),
+    on_conflict=dict(type="str", default="fail", choices=["fail", "replace"]),
+    batch_size=dict(type="int", default=200),
     server=dict(type="str"),
     port=dict(type="int", default=53),
     tsig_key_name=dict(type="str", no_log=False),
@@ -51,6 +54,7 @@ ARGUMENT_SPEC = dict(
     timeout=dict(type="float", default=30.0),
     max_retries=dict(type="int", default=5),
 )
+MAX_BATCH_SIZE = 3500  # Cloudflare's batch limit on Pro, Business and Enterprise plans (Free: 200)
 REQUIRED_IF = [("provider", "rfc2136", ["server"])]
 MUTUALLY_EXCLUSIVE = [("tsig_key_secret", "tsig_key_file")]
 
@@ -100,8 +104,11 @@ def make_provider(params, secret):
                           exception=cloudflare.CLOUDFLARE_DEPS_ERROR)
     if not params.get("api_token"):
         raise SyncFailure("api_token: required with provider=cloudflare (or set CLOUDFLARE_API_TOKEN)")
+    if not 1 <= params["batch_size"] <= MAX_BATCH_SIZE:
+        raise SyncFailure("batch_size: %d is not between 1 and %d (Cloudflare takes 200 changes per batch on the Free "
+                          "plan, 3500 on paid plans)" % (params["batch_size"], MAX_BATCH_SIZE))
     return dns_providers.CloudflareProvider(params["api_token"], params["api_base_url"], params["timeout"],
-                                            params["max_retries"])
+                                            params["max_retries"], params["batch_size"])
 
 
 def sync_zone(params, check_mode=False, want_diff=False):
@@ -123,17 +130,31 @@ def sync_zone(params, check_mode=False, want_diff=False):
         provider = make_provider(params, secret)
     except ProviderError as exc:
         raise SyncFailure("%s: %s" % (params["provider"], exc))
+    on_conflict = params.get("on_conflict") or "fail"
+    batches = 0
     try:
         current = provider.read(zone, pairs)
-        plan = plan_changes(desired, current, params["state"], params["purge"])
+        try:
+            plan = plan_changes(desired, current, params["state"], params["purge"], on_conflict, zone)
+        except ConflictError as exc:
+            raise SyncFailure(str(exc), conflicts=[r.as_dict(zone) for r in exc.conflicts], requests=provider.requests)
+        except RecordError as exc:
+            raise SyncFailure(str(exc), requests=provider.requests)
         if plan.changed and not check_mode:
-            provider.apply(zone, current, plan)
+            batches = provider.apply(zone, current, plan)
     except ProviderError as exc:
-        raise SyncFailure("%s: %s" % (params["provider"], exc), requests=provider.requests)
+        failure = dict(requests=provider.requests, batches=exc.batches, applied=exc.applied)
+        if exc.applied != "none":
+            failure["changed"] = True  # the zone may have changed: say so, never "unchanged"
+        raise SyncFailure("%s: %s" % (params["provider"], exc), **failure)
     finally:
         provider.close()
 
-    after = dict((pair, [r for r in current if r.pair == pair]) for pair in pairs)
+    touched = list(pairs)
+    for record in plan.delete:
+        if record.pair not in touched:
+            touched.append(record.pair)
+    after = dict((pair, [r for r in current if r.pair == pair]) for pair in touched)
     after.update(rrsets_after(current, plan))
     after_records = [r for pair in pairs for r in after[pair]]
     summary = plan.summary(zone)
@@ -142,11 +163,31 @@ def sync_zone(params, check_mode=False, want_diff=False):
         added=summary["added"],
         updated=summary["changed"],
         removed=summary["removed"],
+        extras_removed=summary["extras"],
+        conflicts_removed=summary["conflicts"],
         records=[r.as_dict(zone) for r in after_records],
         requests=provider.requests,
+        batches=batches,
+        atomic=batches <= 1,
     )
+    warnings = []
+    for record in plan.extras:
+        warnings.append("%s: removed a second %s value at %s, %r: a name holds one such value (two SPF records are a "
+                        "permanent error, two DMARC records make DMARC ignored)" % (zone, record.slot, record.name,
+                                                                                    record.content))
+    for record in plan.conflicts:
+        warnings.append("%s: removed the %s record %s %r because on_conflict=replace and a desired record "
+                        "cannot coexist with it" % (zone, record.type, record.name, record.content))
+    if batches > 1:
+        warnings.append("%s: the %d changes went to Cloudflare in %d batches of at most %d, so the write was not "
+                        "atomic across batches; if a run stops between them, run it again to finish"
+                        % (zone, plan.size, batches, params["batch_size"]))
+    if warnings:
+        result["warnings"] = warnings
     if want_diff:
         header = "%s (%s)" % (zone, params["provider"])
-        result["diff"] = dict(before=diff_text(current, zone), after=diff_text(after_records, zone),
+        before_records = [r for pair in touched for r in current if r.pair == pair]
+        all_after = [r for pair in touched for r in after[pair]]
+        result["diff"] = dict(before=diff_text(before_records, zone), after=diff_text(all_after, zone),
                               before_header=header, after_header=header)
     return result

@@ -5,8 +5,14 @@
 
 The zone is read with a TSIG-signed AXFR (one round trip for the whole zone); a
 server that refuses the transfer is asked for each managed (name, type) pair over TCP
-instead. All changes of one zone go into a single UPDATE message, which the server
-applies atomically: a refused update changes nothing.
+instead, and for the CNAME (or, where a CNAME goes, every type) at each managed name.
+All changes of one zone go into a single UPDATE message, which the server applies
+atomically: a refused update changes nothing.
+
+NOERROR does not prove that the change was made: a server silently skips an update
+that RFC 2136 3.4.2.2 tells it to ignore (e.g. data added at a name that holds a
+CNAME; Knot does so). So after the UPDATE the managed names are read back, and a
+change that is not there fails the run, naming what is missing.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -46,7 +52,18 @@ from ansible_collections.coldrig.infra.plugins.module_utils.dns_records import (
 
 
 class Rfc2136Error(Exception):
-    """A failure talking to the primary server; the message says what to check."""
+    """A failure talking to the primary server; the message says what to check.
+
+    ``applied`` is "none" when the server clearly did not apply an update, "unknown" when it may have.
+    """
+
+    def __init__(self, msg, applied="none"):
+        super(Rfc2136Error, self).__init__(msg)
+        self.applied = applied
+
+
+# Records that DNSSEC signing adds; they are the server's, never the module's.
+DNSSEC_TYPES = ("RRSIG", "NSEC", "NSEC3", "NSEC3PARAM", "DNSKEY", "CDS", "CDNSKEY")
 
 
 def record_from_rdata(fqdn, rdata, ttl):
@@ -121,15 +138,21 @@ class Rfc2136Client(object):
             return Rfc2136Error("%s did not answer within %s s" % (self._where(), self.timeout))
         return Rfc2136Error("cannot reach %s: %s" % (self._where(), getattr(exc, "strerror", None) or exc))
 
-    def _tcp(self, message):
+    def _tcp(self, message, write=False):
         self.queries += 1
         try:
             return dns.query.tcp(message, self.server, port=self.port, timeout=self.timeout)
-        except (dns.tsig.PeerError, dns.tsig.BadSignature, dns.exception.Timeout, OSError) as exc:
+        except (dns.tsig.PeerError, dns.tsig.BadSignature, dns.exception.Timeout, EOFError, OSError) as exc:
+            never_sent = isinstance(exc, (ConnectionRefusedError, dns.tsig.PeerError, dns.tsig.BadSignature))
+            if write and not never_sent:
+                # The UPDATE went out and no answer came back: the server may have applied it.
+                raise Rfc2136Error("the update was sent to %s but no answer came back (%s: %s), so it may have been applied; "
+                                   "run again to converge" % (self._where(), type(exc).__name__, exc or "no details"),
+                                   applied="unknown")
             raise self._failure(exc)
 
     def read(self, zone, pairs):
-        """Current records of the zone at the given (fqdn, type) pairs."""
+        """Current records of the zone at the names of the given (fqdn, type) pairs, of every type."""
         try:
             records = self._axfr(zone)
         except Rfc2136Error:
@@ -137,9 +160,19 @@ class Rfc2136Client(object):
         except (dns.exception.DNSException, EOFError, ConnectionError):
             records = None
         if records is None:
-            records = self._query_pairs(zone, pairs)
-        wanted = set(pairs)
-        return [r for r in records if r.pair in wanted]
+            records = self._query_pairs(zone, self._pairs_to_ask(pairs))
+        names = set(name for name, _rtype in pairs)
+        return [r for r in records if r.name in names]
+
+    @staticmethod
+    def _pairs_to_ask(pairs):
+        """Without AXFR: the managed pairs, the CNAME at each managed name, and every type where a CNAME goes."""
+        asked = set(pairs)
+        for name, rtype in pairs:
+            asked.add((name, "CNAME"))
+            if rtype == "CNAME":
+                asked.update((name, other) for other in ("A", "AAAA", "CAA", "MX", "NS", "PTR", "SRV", "TXT"))
+        return asked
 
     def _axfr(self, zone):
         self.queries += 1
@@ -158,7 +191,8 @@ class Rfc2136Client(object):
             fqdn = name.to_text(omit_final_dot=True).lower()
             for rdataset in node.rdatasets:
                 for rdata in rdataset:
-                    if rdataset.rdtype in (dns.rdatatype.SOA, dns.rdatatype.RRSIG, dns.rdatatype.NSEC):
+                    rtype = dns.rdatatype.to_text(rdataset.rdtype)
+                    if rtype == "SOA" or rtype in DNSSEC_TYPES:
                         continue
                     records.append(record_from_rdata(fqdn, rdata, rdataset.ttl))
         return records
@@ -175,34 +209,70 @@ class Rfc2136Client(object):
                 raise Rfc2136Error("%s answered %s for %s %s in zone %s" % (
                     self._where(), dns.rcode.to_text(response.rcode()), fqdn, rtype, zone))
             for rrset in response.answer:
-                if dns.rdatatype.to_text(rrset.rdtype) == rtype:
+                # the answer to a TXT question at a CNAME is the CNAME (and what it points to): keep what is at fqdn
+                same_name = rrset.name.to_text(omit_final_dot=True).lower() == fqdn
+                if same_name and dns.rdatatype.to_text(rrset.rdtype) == rtype:
                     records.extend(record_from_rdata(fqdn, rdata, rrset.ttl) for rdata in rrset)
         return records
 
     def apply(self, zone, current, plan):
-        """Send the whole plan as one UPDATE message (atomic on the server)."""
+        """Send the whole plan as one UPDATE message (atomic on the server), then check that it was applied."""
         if not plan.changed:
             return
+        after = rrsets_after(current, plan)
+        changed = plan.add + [new for _old, new in plan.update]
+        # One RRset has one TTL: the one the new or changed records ask for.
+        ttls = dict((pair, next((r.ttl for r in changed if r.pair == pair), records[0].ttl if records else None))
+                    for pair, records in after.items())
         update = dns.update.UpdateMessage(zone + ".", keyring=self.keyring, keyname=self.key_name,
                                           keyalgorithm=self.algorithm)
-        for (fqdn, rtype), records in sorted(rrsets_after(current, plan).items()):
-            name = dns.name.from_text(fqdn + ".")
-            update.delete(name, rtype)
+        # Every delete before any add: the server processes the update section in order (RFC 2136 3.4.2),
+        # and ignores a CNAME added where other data still is, or data added where a CNAME still is.
+        for fqdn, rtype in sorted(after):
+            update.delete(dns.name.from_text(fqdn + "."), rtype)
+        for (fqdn, rtype), records in sorted(after.items()):
             if records:
-                # One RRset has one TTL: the one the new or changed records ask for.
-                ttl = next((r.ttl for r in plan.add + [new for _old, new in plan.update] if r.pair == (fqdn, rtype)),
-                           records[0].ttl)
                 rdatas = [dns.rdata.from_text(dns.rdataclass.IN, rtype, rdata_text(r)) for r in records]
-                update.add(name, ttl, *rdatas)
-        response = self._tcp(update)
+                update.add(dns.name.from_text(fqdn + "."), ttls[(fqdn, rtype)], *rdatas)
+        response = self._tcp(update, write=True)
         rcode = response.rcode()
-        if rcode == dns.rcode.NOERROR:
+        if rcode != dns.rcode.NOERROR:
+            reasons = {
+                dns.rcode.REFUSED: "the server's policy refuses this update (check its ACL for the TSIG key)",
+                dns.rcode.NOTAUTH: "the server is not authoritative for the zone or the TSIG key is not accepted",
+                dns.rcode.NOTZONE: "a record is outside the zone",
+                dns.rcode.SERVFAIL: "the server failed to apply it",
+            }
+            raise Rfc2136Error("%s refused the update of %s: %s (%s); nothing was changed" % (
+                self._where(), zone, dns.rcode.to_text(rcode), reasons.get(rcode, "see the server's log")))
+        self.check_applied(zone, after, ttls)
+
+    def check_applied(self, zone, after, ttls):
+        """Read the changed names back; an Rfc2136Error naming what the server did not apply."""
+        records = self.read(zone, list(after))
+        missing, left = [], []
+        for pair, expected in sorted(after.items()):
+            now = dict((r.key, r) for r in records if r.pair == pair)
+            for record in expected:
+                found = now.pop(record.key, None)
+                if found is None or found.ttl != ttls[pair]:
+                    missing.append(Record(record.name, record.type, record.content, ttls[pair], record.priority))
+            left.extend(now.values())
+        if not missing and not left:
             return
-        reasons = {
-            dns.rcode.REFUSED: "the server's policy refuses this update (check its ACL for the TSIG key)",
-            dns.rcode.NOTAUTH: "the server is not authoritative for the zone or the TSIG key is not accepted",
-            dns.rcode.NOTZONE: "a record is outside the zone",
-            dns.rcode.SERVFAIL: "the server failed to apply it",
-        }
-        raise Rfc2136Error("%s refused the update of %s: %s (%s); nothing was changed" % (
-            self._where(), zone, dns.rcode.to_text(rcode), reasons.get(rcode, "see the server's log")))
+        parts = []
+        if missing:
+            parts.append("missing: %s" % "; ".join(_show(r) for r in missing))
+        if left:
+            parts.append("still there: %s" % "; ".join(_show(r) for r in left))
+        raise Rfc2136Error("%s answered NOERROR to the update of %s but did not apply it (%s). A server ignores data "
+                           "added at a name that has a CNAME, and a CNAME added beside other data (RFC 2136 3.4.2.2): "
+                           "check the zone at those names, then run again" % (self._where(), zone, ", ".join(parts)),
+                           applied="unknown")
+
+
+def _show(record):
+    content = record.content
+    if record.priority is not None:
+        content = "%s %s" % (record.priority, content)
+    return "%s %s %s (ttl %s)" % (record.name, record.type, content, record.ttl)

@@ -13,13 +13,24 @@ short_description: Make one DNS zone's records match a desired list
 description:
   - Reads the zone's current records from the DNS provider, computes the changes that make the
     records at the managed (name, type) pairs match O(records), and applies them in one write
-    per zone - one RFC 2136 UPDATE message, or one Cloudflare batch call.
-  - Only the (name, type) pairs named in O(records) are managed; nothing else in the zone is touched.
+    per zone - one RFC 2136 UPDATE message, or one Cloudflare batch call (several when the
+    changes exceed O(batch_size)).
+  - Only the (name, type) pairs named in O(records) are managed; nothing else in the zone is touched,
+    except records that conflict with a desired one when O(on_conflict=replace).
   - TXT values are compared after removing quotes and joining 255-byte character-strings, so a long
     DKIM key split differently by the provider is not reported as changed on every run.
   - Without O(purge), other values at a managed pair stay, except values that fill the same slot -
     a new C(v=spf1) TXT value replaces the old SPF value (two SPF records are a permanent error),
     and likewise C(v=DMARC1), C(v=DKIM1), C(v=STSv1), C(v=TLSRPTv1), and a CNAME replaces a CNAME.
+    A slot holds exactly one value after the run - a second SPF or DMARC value already in the zone
+    is removed in the same write and reported in RV(extras_removed) and a warning. Other TXT values
+    at those names (site verification tokens) stay.
+  - A CNAME cannot share its name with other data (RFC 1034 3.6.2). The zone is read at every managed
+    name, and a desired record that conflicts with what is there - a TXT, A or MX where the zone has a
+    CNAME (for example C(_dmarc) pointed at a DMARC vendor), or a CNAME where the zone has other
+    records - fails the task before any write, naming the records, unless O(on_conflict=replace).
+  - With O(provider=rfc2136) the managed names are read back after the UPDATE; a server that answered
+    NOERROR without applying the change fails the task, naming what is missing.
   - Runs on the controller, through an action plugin. No module is shipped and no Python is started per zone,
     so a loop over many zones costs little more than the provider's round trips. Credentials and the
     TSIG key file are the controller's.
@@ -94,6 +105,24 @@ options:
       - Never touches a (name, type) pair that O(records) does not name.
     type: bool
     default: false
+  on_conflict:
+    description:
+      - What to do with records in the zone that cannot coexist with a desired record (a CNAME at the
+        name of a desired TXT, A, MX..., or other records at the name of a desired CNAME).
+      - C(fail) fails before any write, naming the desired record, the record in the way and the fix.
+      - C(replace) removes the records in the way in the same write (listed in RV(conflicts_removed)).
+    type: str
+    default: fail
+    choices: [fail, replace]
+  batch_size:
+    description:
+      - Cloudflare only. Most changes sent in one batch call. Cloudflare takes 200 per batch on the Free
+        plan and 3,500 on paid plans; larger change sets go in several batches.
+      - One batch is all or nothing; several are not atomic together. They are sent in an order that never
+        leaves a name without its record (replacements and new values before the removal of old ones), the
+        result says RV(atomic=false), and a re-run finishes a sequence that was cut short.
+    type: int
+    default: 200
   server:
     description: RFC 2136 primary server (name or address). Required with O(provider=rfc2136).
     type: str
@@ -137,7 +166,15 @@ requirements:
   - httpx and tenacity (cloudflare)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+  async:
+    support: full
+    details: With C(async) the task runs the module (the same code) through Ansible's async wrapper on the task's host.
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
   diff_mode:
@@ -148,7 +185,11 @@ notes:
   - Cloudflare records of type A, AAAA and CNAME are always written with C(proxied=false); a proxied
     record at a managed pair is changed to unproxied (SMTP cannot pass Cloudflare's HTTP proxy).
   - The RFC 2136 provider reads the zone with a TSIG-signed AXFR when the key may transfer the zone,
-    and otherwise asks for each managed (name, type) pair.
+    and otherwise asks for each managed (name, type) pair and the CNAME at each managed name.
+  - A failure after a write was sent without a clear answer (a timeout, or a 5xx answer from Cloudflare)
+    is reported as "may have been applied; run again to converge", with RV(applied=unknown); the re-run
+    reads the zone and sends only what is missing, so it makes no duplicates. Only a clear refusal (a 4xx
+    answer, an RFC 2136 error code) means that the zone is unchanged.
 """
 
 EXAMPLES = r"""
@@ -171,6 +212,15 @@ EXAMPLES = r"""
     provider: cloudflare
     zone: example.com
     records: "{{ mail_records }}"
+  delegate_to: localhost
+
+- name: Publish DMARC where _dmarc was a CNAME to a reporting vendor, removing the CNAME in the same write
+  coldrig.infra.dns_records:
+    provider: cloudflare
+    zone: example.com
+    on_conflict: replace
+    records:
+      - {type: TXT, name: _dmarc, content: "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"}
   delegate_to: localhost
 
 - name: Remove every TXT value at a name
@@ -205,11 +255,45 @@ records:
   returned: always
   type: list
   elements: dict
+extras_removed:
+  description: Second values in a one-value slot (SPF, DMARC, DKIM, MTA-STS, TLS-RPT) that were removed; also in RV(removed).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: example.com, relative_name: "@", type: TXT, content: "v=spf1 include:old.example ~all", ttl: 3600}]
+conflicts_removed:
+  description: Records that conflicted with a desired record and were removed (O(on_conflict=replace)); also in RV(removed).
+  returned: always
+  type: list
+  elements: dict
+conflicts:
+  description: On failure with O(on_conflict=fail), the records in the zone that conflict with desired records.
+  returned: failed with a conflict
+  type: list
+  elements: dict
+  sample: [{name: _dmarc.example.com, relative_name: _dmarc, type: CNAME, content: example.com.dmarc.vendor.example, ttl: 300}]
 requests:
   description: Requests sent to the provider (HTTP requests for Cloudflare, DNS messages for RFC 2136).
   returned: always
   type: int
   sample: 3
+batches:
+  description: Writes sent (Cloudflare batch calls, or 1 RFC 2136 UPDATE); 0 when nothing changed or in check mode.
+  returned: always
+  type: int
+  sample: 1
+atomic:
+  description: False when the changes went in more than one Cloudflare batch, which are not atomic together.
+  returned: success
+  type: bool
+  sample: true
+applied:
+  description:
+    - On a failed write, what is known of the zone - C(none) (clearly refused, unchanged), C(partial)
+      (earlier batches were applied), C(unknown) (the write may have been applied; run again to converge).
+  returned: failed while writing
+  type: str
+  sample: unknown
 """
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback

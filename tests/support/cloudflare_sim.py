@@ -13,7 +13,20 @@ under ``/client/v4``:
   ``order``, ``direction``, ``page``, ``per_page`` default 100, max 5,000,000);
 * ``POST /zones/{zone_id}/dns_records`` and ``GET|PATCH|PUT|DELETE .../{id}``;
 * ``POST /zones/{zone_id}/dns_records/batch``: deletes, patches, puts, posts in
-  that order; the first failure is answered and nothing is applied.
+  that order; the first failure is answered and nothing is applied. At most
+  ``batch_limit`` operations per batch (the "Batch record changes" page: 200 on the
+  Free plan, 3,500 on Pro, Business and Enterprise).
+
+Same-name rules, as the "Records with the same name" troubleshooting page documents
+them: a CNAME cannot be created where an A, AAAA or CNAME record has its name (81053,
+"An A, AAAA, or CNAME record with that host already exists."), nor an A/AAAA record
+where a CNAME has it (81054, "A CNAME record with that host already exists."). Like the
+real API, the simulator accepts a TXT or MX record beside a CNAME (observed and reported
+in cloudflare/cloudflare-docs#30376): a client must find that conflict itself.
+
+Faults: ``fail_next`` answers 429/5xx without serving the request; ``fail_after_applying``
+serves it (the change is made) and then answers 5xx, optionally late -- the ambiguous
+failure a client must not report as "unchanged".
 
 Auth is ``Authorization: Bearer <token>`` or legacy ``X-Auth-Email`` + ``X-Auth-Key``.
 
@@ -42,6 +55,7 @@ import ipaddress
 import json
 import math
 import sys
+import time
 import uuid
 from datetime import datetime, timezone
 from http import HTTPStatus
@@ -442,9 +456,19 @@ class CloudflareSimulator(ApiSimulator):
                     return [zone.present_record(r) for r in zone.records.values()]
         raise KeyError(f"no zone named {zone_name}")
 
-    def fail_next(self, n: int = 1, status: int = 429, retry_after: int | None = 1) -> None:
-        """Answer the next ``n`` requests with ``status`` (429 or 5xx) instead of serving them."""
-        self._inject((status, retry_after), n)
+    def fail_next(self, n: int = 1, status: int = 429, retry_after: int | None = 1, path: str | None = None) -> None:
+        """Answer the next ``n`` requests (to a path containing ``path``, if given) with ``status`` (429 or 5xx)
+        instead of serving them."""
+        self._check_injectable(status)
+        self._inject((status, retry_after), n, path)
+
+    def fail_after_applying(self, n: int = 1, status: int = 502, delay: float = 0.0, path: str | None = None) -> None:
+        """Serve the next ``n`` requests (to a path containing ``path``) -- their changes are made -- then answer
+        ``status`` (5xx) after ``delay`` seconds instead of the result: what a client sees when Cloudflare's edge
+        times out or fails after the API applied the change (a 502/504, or no answer within its timeout)."""
+        if not 500 <= status <= 599:
+            raise ValueError("fail_after_applying answers 5xx: a 4xx from Cloudflare means the change was refused")
+        self._inject(("applied", status, delay), n, path)
 
     # ---- request handling
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
@@ -453,6 +477,9 @@ class CloudflareSimulator(ApiSimulator):
         with self._lock:
             entry = self._record(method, url)
             fault = self._take_fault(url.path)
+        after = None
+        if fault is not None and fault[0] == "applied":
+            after, fault = fault, None
         try:
             if fault is not None:
                 raise _fault(*fault)
@@ -464,6 +491,11 @@ class CloudflareSimulator(ApiSimulator):
                 answer: tuple[int, Envelope, dict[str, str]] = (200, handler(method, params, query, payload), {})
         except ApiError as exc:
             answer = (exc.status, _envelope(None, exc.errors), exc.headers)
+        if after is not None:  # served (and applied) above; the client gets a failure, late if asked
+            _applied, status, delay = after
+            if delay:
+                time.sleep(delay)
+            answer = (status, _envelope(None, [{"code": status, "message": HTTPStatus(status).phrase}]), {})
         entry["status"] = answer[0]
         return answer
 

@@ -243,6 +243,27 @@ def test_cname_cannot_share_a_name_with_a_aaaa_or_cname_records(api, zone_id):
     _create(api, zone_id, type="TXT", name="www", content="a TXT next to an A is fine")
 
 
+def test_a_txt_or_mx_beside_a_cname_is_accepted_as_by_cloudflare(api, zone_id):
+    """Cloudflare refuses only A/AAAA/CNAME at a CNAME's name (records-with-same-name page); a TXT or MX
+    there is accepted (cloudflare/cloudflare-docs#30376), so a client must find that conflict itself."""
+    _create(api, zone_id, type="CNAME", name="_dmarc", content="dmarc.vendor.example")
+    _create(api, zone_id, type="TXT", name="_dmarc", content="v=DMARC1; p=reject")
+    _create(api, zone_id, type="MX", name="_dmarc", content="mx.example.test", priority=10)
+
+
+def test_a_batch_that_posts_a_cname_over_an_a_record_is_refused_whole_with_81053(api, zone_id, sim):
+    _create(api, zone_id, type="A", name="track", content="192.0.2.1")
+    before = sim.records(ZONE)
+    body = {"posts": [{"type": "TXT", "name": "ok", "content": "fine"},
+                      {"type": "CNAME", "name": "track", "content": "t.vendor.example"}]}
+    response = api.post(f"{_records_url(zone_id)}/batch", json=body)
+    assert response.status_code == 400 and _error_codes(response) == [81053]
+    assert sim.records(ZONE) == before
+    # deleting the A record in the same batch first makes room (deletes run before posts)
+    body["deletes"] = [{"id": before[0]["id"]}]
+    assert api.post(f"{_records_url(zone_id)}/batch", json=body).status_code == 200
+
+
 def test_txt_content_is_stored_exactly_as_sent_quoted_or_not(api, zone_id):
     for content in ('"v=DMARC1; p=reject"', "v=DKIM1; k=rsa; p=MIGf", "x" * 300):
         assert _create(api, zone_id, type="TXT", name="t", content=content)["content"] == content
@@ -335,6 +356,21 @@ def test_injected_server_errors_hit_the_next_n_requests_only(sim, api, status):
 
 
 # -------------------------------------------------------------- metrics
+def test_fail_after_applying_makes_the_change_then_answers_the_5xx(sim, api, zone_id):
+    sim.fail_after_applying(1, status=502, path="/batch")
+    response = api.post(f"{_records_url(zone_id)}/batch", json={"posts": [{"type": "A", "name": "a", "content": "192.0.2.1"}]})
+    assert response.status_code == 502 and response.json()["success"] is False
+    assert [r["name"] for r in sim.records(ZONE)] == ["a.example.test"]  # applied all the same
+    assert api.get(_records_url(zone_id)).status_code == 200  # the fault was for one request to /batch
+
+
+def test_fail_next_with_a_path_hits_only_requests_to_that_path(sim, api, zone_id):
+    sim.fail_next(1, status=503, retry_after=None, path="/batch")
+    assert api.get(_records_url(zone_id)).status_code == 200
+    response = api.post(f"{_records_url(zone_id)}/batch", json={"posts": [{"type": "A", "name": "a", "content": "192.0.2.1"}]})
+    assert response.status_code == 503 and sim.records(ZONE) == []
+
+
 def test_requests_are_recorded_as_method_and_path_and_can_be_reset(sim, api, zone_id):
     sim.reset_metrics()
     api.get(_records_url(zone_id), params={"type": "A"})

@@ -1,6 +1,8 @@
 import pytest
 
+from ansible_collections.coldrig.infra.plugins.module_utils.dns_providers import cloudflare_batches
 from ansible_collections.coldrig.infra.plugins.module_utils.dns_records import (
+    ConflictError,
     Record,
     RecordError,
     absolute_name,
@@ -349,3 +351,104 @@ def test_host_names_are_judged_alike_by_validate_mail_records_and_dns_records(na
 def test_zone_names_that_validate_refuses_are_refused(zone):
     with pytest.raises(RecordError, match=r"^zone: .* is not a valid DNS zone name: it "):
         desired_records([{"type": "A", "name": "mail", "content": "192.0.2.1"}], normalise_zone(zone))
+
+
+# ---- one value per slot (issue 10, item 2)
+def test_second_spf_value_already_in_the_zone_is_removed_in_the_same_write():
+    spf = "v=spf1 ip4:192.0.2.9 ~all"
+    desired = desired_records([{"type": "TXT", "content": spf}], ZONE)
+    current = [rec(ZONE, "TXT", spf, record_id="a"), rec(ZONE, "TXT", "v=spf1 include:old.example ~all", record_id="b"),
+               rec(ZONE, "TXT", "google-site-verification=abc", record_id="c")]
+    plan = plan_changes(desired, current)
+    assert plan.changed and [r.id for r in plan.delete] == ["b"] and [r.id for r in plan.extras] == ["b"]
+    assert not plan.add and not plan.update
+
+
+def test_two_old_dmarc_values_become_one_new_value_and_the_surplus_is_reported():
+    desired = desired_records([{"type": "TXT", "name": "_dmarc", "content": "v=DMARC1; p=reject"}], ZONE)
+    current = [rec("_dmarc.example.test", "TXT", "v=DMARC1; p=none", record_id="a"),
+               rec("_dmarc.example.test", "TXT", "v=DMARC1; p=quarantine", record_id="b")]
+    plan = plan_changes(desired, current)
+    assert [(o.id, n.content) for o, n in plan.update] == [("a", "v=DMARC1; p=reject")]
+    assert [r.id for r in plan.extras] == ["b"] == [r.id for r in plan.delete]
+    assert plan.summary(ZONE)["extras"][0]["content"] == "v=DMARC1; p=quarantine"
+
+
+def test_two_desired_values_in_one_slot_are_refused():
+    desired = desired_records([{"type": "TXT", "content": "v=spf1 a ~all"}, {"type": "TXT", "content": "v=spf1 mx ~all"}],
+                              ZONE)
+    with pytest.raises(RecordError, match=r"records\[1\]: example.test can hold one v=spf1 value"):
+        plan_changes(desired, [])
+
+
+# ---- conflicts with a CNAME (issue 10, item 1)
+VENDOR = rec("_dmarc.example.test", "CNAME", "example.test.dmarc.vendor.example", ttl=300, record_id="v")
+
+
+def test_a_cname_where_dmarc_goes_fails_naming_the_record_the_cname_and_the_fix():
+    desired = desired_records([{"type": "TXT", "name": "_dmarc", "content": "v=DMARC1; p=reject"}], ZONE)
+    with pytest.raises(ConflictError) as failure:
+        plan_changes(desired, [VENDOR], zone=ZONE)
+    message = str(failure.value)
+    assert "records[0]" in message and "_dmarc.example.test CNAME example.test.dmarc.vendor.example" in message
+    assert "on_conflict: replace" in message and "Nothing was changed" in message
+    assert failure.value.conflicts == [VENDOR]
+
+
+def test_on_conflict_replace_deletes_the_cname_in_the_same_plan():
+    desired = desired_records([{"type": "TXT", "name": "_dmarc", "content": "v=DMARC1; p=reject"}], ZONE)
+    plan = plan_changes(desired, [VENDOR], on_conflict="replace", zone=ZONE)
+    assert plan.delete == [VENDOR] and plan.conflicts == [VENDOR]
+    assert [r.content for r in plan.add] == ["v=DMARC1; p=reject"]
+    after = rrsets_after([VENDOR], plan)
+    assert after[VENDOR.pair] == [] and [r.type for r in after[("_dmarc.example.test", "TXT")]] == ["TXT"]
+
+
+def test_a_desired_cname_where_other_records_are_fails_naming_them():
+    desired = desired_records([{"type": "CNAME", "name": "track", "content": "t.vendor.example"}], ZONE)
+    current = [rec("track.example.test", "A", "192.0.2.7"), rec("track.example.test", "TXT", "hello")]
+    with pytest.raises(ConflictError, match="track.example.test A 192.0.2.7; track.example.test TXT hello"):
+        plan_changes(desired, current, zone=ZONE)
+    plan = plan_changes(desired, current, on_conflict="replace", zone=ZONE)
+    assert plan.delete == current and [r.type for r in plan.add] == ["CNAME"]
+
+
+def test_a_cname_at_the_zone_apex_is_refused():
+    desired = desired_records([{"type": "CNAME", "name": "@", "content": "elsewhere.example"}], ZONE)
+    with pytest.raises(RecordError, match="zone apex"):
+        plan_changes(desired, [], on_conflict="replace", zone=ZONE)
+
+
+def test_records_of_other_types_at_a_managed_name_are_not_touched_without_a_conflict():
+    desired = desired_records([{"type": "TXT", "content": "v=spf1 a ~all"}], ZONE)
+    current = [rec(ZONE, "MX", "mx.example.test", priority=10), rec(ZONE, "NS", "ns1.example.test")]
+    plan = plan_changes(desired, current, purge=True, zone=ZONE)
+    assert [r.type for r in plan.add] == ["TXT"] and not plan.delete and not plan.update
+
+
+# ---- Cloudflare batches (issue 10, item 4)
+def test_batches_hold_at_most_the_limit_and_send_replacements_before_removals():
+    desired = desired_records([{"type": "A", "name": "h%03d" % i, "content": "192.0.2.2", "purge": True}
+                               for i in range(250)], ZONE)
+    current = [rec("h%03d.example.test" % i, "A", "192.0.2.1", record_id="old%d" % i) for i in range(250)]
+    current += [rec("h%03d.example.test" % i, "A", "192.0.2.3", record_id="extra%d" % i) for i in range(150)]
+    plan = plan_changes(desired, current)
+    assert len(plan.update) == 250 and len(plan.delete) == 150
+    batches = cloudflare_batches(plan, 200)
+    assert [sum(len(b[k]) for k in b) for b in batches] == [200, 200]
+    # every patch is in a batch before (or the same as) the batch that deletes what is left at its name
+    order = [(i, kind, op["id"]) for i, b in enumerate(batches) for kind in ("deletes", "patches", "posts") for op in b[kind]]
+    first_delete = min(i for i, kind, _id in order if kind == "deletes")
+    last_patch = max(i for i, kind, _id in order if kind == "patches")
+    assert last_patch <= first_delete
+
+
+def test_a_conflicting_cname_is_deleted_in_the_same_batch_as_the_record_that_replaces_it():
+    desired = desired_records([{"type": "A", "name": "h%03d" % i, "content": "192.0.2.2"} for i in range(5)]
+                              + [{"type": "TXT", "name": "_dmarc", "content": "v=DMARC1; p=reject"}], ZONE)
+    plan = plan_changes(desired, [VENDOR], on_conflict="replace", zone=ZONE)
+    batches = cloudflare_batches(plan, 2)
+    assert batches[0] == {"deletes": [{"id": "v"}], "patches": [],
+                          "posts": [{"name": "_dmarc.example.test", "type": "TXT", "ttl": 3600,
+                                     "content": '"v=DMARC1; p=reject"'}]}
+    assert sum(len(b["posts"]) for b in batches) == 6 and all(sum(map(len, b.values())) <= 2 for b in batches)
