@@ -194,7 +194,7 @@ def test_an_unreachable_endpoint_is_named_without_the_token():
     client = DigitalOceanClient(TOKEN, api_endpoint="http://127.0.0.1:%d/v2" % port, timeout=2, max_retries=0)
     with pytest.raises(DigitalOceanError) as caught:
         client.account()
-    assert "cannot reach the DigitalOcean API at http://127.0.0.1:%d/v2: ConnectionError" % port in str(caught.value)
+    assert "cannot reach the DigitalOcean API at http://127.0.0.1:%d/v2: ConnectError" % port in str(caught.value)
     assert TOKEN not in str(caught.value) and caught.value.status is None
 
 
