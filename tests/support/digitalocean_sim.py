@@ -437,11 +437,11 @@ class DigitalOceanSimulator(ApiSimulator):
                 self._action_polls = int(polls)
 
     def fail_next(self, status: int = 429, error_id: str | None = None, times: int = 1,
-                  retry_after: int | None = None, path: str | None = None) -> None:
-        """Answer the next ``times`` requests (those whose path contains ``path``, if given) with ``status``
-        (429 or 5xx) instead of serving them."""
+                  retry_after: int | None = None, path: str | None = None, skip: int = 0) -> None:
+        """Answer the next ``times`` requests (those whose path contains ``path``, if given; after letting
+        ``skip`` of them through) with ``status`` (429 or 5xx) instead of serving them."""
         self._check_injectable(status)
-        self._inject((status, error_id, retry_after), times, path)
+        self._inject((status, error_id, retry_after), times, path, skip)
 
     def fail_next_action(self, action_type: str | None = None) -> None:
         """The next action started (of ``action_type``, if given) ends ``errored`` instead of ``completed``."""
