@@ -35,6 +35,11 @@ description:
     again. O(connect_with), O(hostname), O(group) and the constructed options apply to cached
     droplets too.
   - The inventory file must end in C(digitalocean.yml) or C(digitalocean.yaml).
+  - A failed API request (a wrong token, a 5xx that outlived the retries, a failure on any page
+    of the listing) is an error with the provider's message, never the token, and no partial
+    list of droplets. Ansible only warns about a source that fails to parse unless
+    C(unparsed_is_failed) and C(any_unparsed_is_failed) are set in the C([inventory]) section
+    of C(ansible.cfg); set both, so that the run stops instead of going on without these nodes.
 author:
   - coldrig maintainers (@coldrig)
 requirements:
