@@ -468,6 +468,20 @@ def missing_library(provider):
     return None
 
 
+def hide_environment_tokens(module, environ=None):
+    """Mask the tokens of the controller's environment in everything the module returns, as api_token is masked.
+
+    A token read from HCLOUD_TOKEN or DIGITALOCEAN_TOKEN is no parameter, so Ansible does not
+    know to hide it: a value that contains it (a name built from a template, say) would be shown.
+    """
+    environ = os.environ if environ is None else environ
+    for names in TOKEN_ENV.values():
+        for name in names:
+            value = (environ.get(name) or "").strip()
+            if len(value) >= 4:  # a shorter value is no token, and masking it would garble the output
+                module.no_log_values.add(value)
+
+
 def run_module(module, result, work):
     """Call ``work()``, which fills ``result``, then exit the module with ``result``.
 
@@ -475,6 +489,7 @@ def run_module(module, result, work):
     module with its text, anything else with its type and traceback; ``result`` then reports what
     was done before the failure. The diff is left out unless the run asked for one.
     """
+    hide_environment_tokens(module)
     try:
         work()
     except (CloudError,) + API_ERRORS as exc:
