@@ -34,6 +34,11 @@ from ansible_collections.coldrig.infra.plugins.module_utils.inventory import (
     label_groups,
     normalise_host_vars,
 )
+from ansible_collections.coldrig.infra.plugins.module_utils.validate import (
+    fqdn_problem,
+    normalise_name,
+    unix_user_problem,
+)
 
 PROVIDERS = ("hcloud", "digitalocean")
 PROVIDER_NAMES = {"hcloud": "Hetzner Cloud", "digitalocean": "DigitalOcean"}
@@ -44,8 +49,6 @@ DEFAULT_IMAGE = {"hcloud": "debian-12", "digitalocean": "debian-12-x64"}
 INVENTORY_GROUP = {"hcloud": "hcloud", "digitalocean": "digitalocean"}  # the inventory plugins' `group` default
 SSH_BANNER_PREFIX = b"SSH-"
 
-_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _HCLOUD_LABEL_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?"
 _HCLOUD_LABEL_KEY = re.compile(r"^(?:(?P<prefix>[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?)/)?%s$" % _HCLOUD_LABEL_NAME)
 _HCLOUD_LABEL_VALUE = re.compile(r"^(?:%s)?$" % _HCLOUD_LABEL_NAME)
@@ -85,13 +88,12 @@ def check_fqdn(name, field="name"):
     """
     if not isinstance(name, str) or not name.strip():
         raise CloudError("%s: a fully qualified domain name is required, e.g. mx1.outreach-example.com" % field)
-    text = name.strip().rstrip(".")
-    labels = text.lower().split(".")
-    if (len(labels) < 2 or len(text) > 253 or not all(_HOST_LABEL.match(label) for label in labels)
-            or labels[-1].isdigit()):
-        raise CloudError("%s: %r is not a fully qualified domain name (two or more dot-separated labels of letters, "
-                         "digits and inner hyphens, e.g. mx1.outreach-example.com)" % (field, name))
-    return text.lower()
+    problem = fqdn_problem(name)  # the one rule for host names (validate.py)
+    if problem:
+        raise CloudError("%s: %r is not a fully qualified domain name (it %s); give two or more dot-separated "
+                         "labels of letters, digits and inner hyphens, e.g. mx1.outreach-example.com" % (
+                             field, name, problem))
+    return normalise_name(name)
 
 
 def check_labels(provider, labels, field="labels"):
@@ -183,9 +185,9 @@ def ssh_key_name(public_key):
 
 
 def check_admin_user(name, field="admin_user"):
-    if not isinstance(name, str) or not _USER.match(name):
-        raise CloudError("%s: %r is not a Linux user name: lower-case letters, digits, '_' and '-', starting with a "
-                         "letter or '_', at most 32 characters" % (field, name))
+    problem = unix_user_problem(name, allow_root=True)  # root is refused below, with the other system accounts
+    if problem:
+        raise CloudError("%s: %r %s" % (field, name, problem))
     if name in RESERVED_USERS:
         raise CloudError("%s: %r is a system account; choose a user of your own (e.g. ops)" % (field, name))
     return name

@@ -56,6 +56,7 @@ from ansible_collections.coldrig.infra.plugins.module_utils.api_common import (
 )
 from ansible_collections.coldrig.infra.plugins.module_utils.inventory import normalise_host_vars
 from ansible_collections.coldrig.infra.plugins.module_utils.retry import IDEMPOTENT, RetryPolicy, retryable
+from ansible_collections.coldrig.infra.plugins.module_utils.validate import fqdn_problem
 
 PROVIDER = "digitalocean"
 DEFAULT_ENDPOINT = "https://api.digitalocean.com/v2"
@@ -76,7 +77,6 @@ TOKEN_HELP = ("set DIGITALOCEAN_TOKEN or api_token to a personal access token of
 _DROPLET_NAME = re.compile(r"^[a-zA-Z0-9]?[a-z0-9A-Z.\-]*[a-z0-9A-Z]$")
 _TAG = re.compile(r"^[a-zA-Z0-9_\-:]+$")
 _FINGERPRINT = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){15}$")
-_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _PENDING_EVENT = "pending event"  # 422 "Droplet already has a pending event."
 
 
@@ -145,12 +145,7 @@ def check_tag(tag, field="tags"):
 
 def is_fqdn(name):
     """True when ``name`` is a fully qualified host name (two or more labels, a TLD that is not a number)."""
-    if not isinstance(name, str):
-        return False
-    name = name.rstrip(".").lower()
-    labels = name.split(".")
-    return (len(labels) >= 2 and len(name) <= 253 and all(_HOST_LABEL.match(label) for label in labels)
-            and not labels[-1].isdigit())
+    return fqdn_problem(name) is None  # the one rule for host names (validate.py)
 
 
 def ssh_key_fingerprint(public_key, field="public_key"):
