@@ -44,6 +44,8 @@ author:
   - coldrig maintainers (@coldrig)
 requirements:
   - python-digitalocean >= 1.17
+  - httpx >= 0.28
+  - tenacity >= 9
 extends_documentation_fragment:
   - constructed
   - inventory_cache
@@ -182,8 +184,8 @@ class InventoryModule(CloudInventory):
     def _fetch(self, path, query):
         """The facts of every droplet the options choose (the API's answer, in the form the cache keeps)."""
         if not HAS_DIGITALOCEAN:
-            raise AnsibleParserError("coldrig.infra.digitalocean needs the Python library python-digitalocean on "
-                                     "the controller: pip install python-digitalocean")
+            raise AnsibleParserError("coldrig.infra.digitalocean needs the Python libraries python-digitalocean, httpx "
+                                     "and tenacity on the controller: pip install python-digitalocean httpx tenacity")
         try:
             client = DigitalOceanClient(self._api_token(), api_endpoint=query["api_endpoint"])
             return client.list_droplet_facts(tag=query["tag"] or None, status=query["status"],

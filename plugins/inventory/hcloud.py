@@ -35,6 +35,8 @@ author:
   - coldrig maintainers (@coldrig)
 requirements:
   - hcloud (the Hetzner Cloud Python library) >= 2.3
+  - httpx >= 0.28
+  - tenacity >= 9
 extends_documentation_fragment:
   - constructed
   - inventory_cache
@@ -172,8 +174,8 @@ class InventoryModule(CloudInventory):
     def _fetch(self, path, query):
         """The facts of every server the options choose (the API's answer, in the form the cache keeps)."""
         if not HAS_HCLOUD:
-            raise AnsibleParserError("coldrig.infra.hcloud needs the Python library hcloud on the controller: "
-                                     "pip install hcloud")
+            raise AnsibleParserError("coldrig.infra.hcloud needs the Python libraries hcloud, httpx and tenacity on "
+                                     "the controller: pip install hcloud httpx tenacity")
         try:
             client = HcloudClient(self._api_token(), api_endpoint=query["api_endpoint"])
             servers = client.list_servers(label_selector=query["label_selector"] or None,

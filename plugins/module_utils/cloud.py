@@ -464,9 +464,9 @@ API_ERRORS = (hc.HcloudError, do.DigitalOceanError)
 def missing_library(provider):
     """(name, import error) of the Python library ``provider`` needs when the controller lacks it, else None."""
     if provider == "hcloud" and not hc.HAS_HCLOUD:
-        return "hcloud", hc.HCLOUD_IMPORT_ERROR
+        return "hcloud, httpx and tenacity", hc.HCLOUD_IMPORT_ERROR
     if provider == "digitalocean" and not do.HAS_DIGITALOCEAN:
-        return "python-digitalocean", do.DIGITALOCEAN_IMPORT_ERROR
+        return "python-digitalocean, httpx and tenacity", do.DIGITALOCEAN_IMPORT_ERROR
     return None
 
 

@@ -42,6 +42,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 try:
     import digitalocean
     import httpx
+    import tenacity  # noqa: F401 pylint: disable=unused-import -- retry.py's policy needs it
     HAS_DIGITALOCEAN = True
     DIGITALOCEAN_IMPORT_ERROR = None
 except ImportError:

@@ -34,6 +34,7 @@ import traceback
 
 try:
     import httpx
+    import tenacity  # noqa: F401 pylint: disable=unused-import -- retry.py's policy needs it
     from hcloud import Client
     from hcloud.actions import BoundAction
     from hcloud.servers import BoundServer
