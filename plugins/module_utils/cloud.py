@@ -185,9 +185,9 @@ def ssh_key_name(public_key):
 
 
 def check_admin_user(name, field="admin_user"):
-    problem = unix_user_problem(name, allow_root=True)  # root is refused below, with the other system accounts
-    if problem:
-        raise CloudError("%s: %r %s" % (field, name, problem))
+    if unix_user_problem(name, allow_root=True):  # the rule of validate.py; root is refused below, a system account
+        raise CloudError("%s: %r is not a Linux user name: lower-case letters, digits, '_' and '-', starting with a "
+                         "letter or '_', at most 32 characters" % (field, name))
     if name in RESERVED_USERS:
         raise CloudError("%s: %r is a system account; choose a user of your own (e.g. ops)" % (field, name))
     return name

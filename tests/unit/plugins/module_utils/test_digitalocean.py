@@ -336,6 +336,7 @@ def test_a_graceful_power_off_shuts_down_and_only_cuts_power_when_needed(sim, cl
 
 
 def test_an_action_on_a_droplet_with_a_pending_event_waits_for_it_then_runs(sim, client):
+    sim.set_action_duration(seconds=1.0, action_type="create")  # long enough to be pending however busy the machine
     droplet = client.create_droplet("mx1.example.test", "s-1vcpu-1gb", "debian-12-x64", wait=False)
     assert client.power_off(droplet) is True  # the create action is still in progress at first
     assert [(a["type"], a["status"]) for a in sim.actions()] == [("create", "completed"), ("power_off", "completed")]

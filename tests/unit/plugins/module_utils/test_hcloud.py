@@ -282,6 +282,7 @@ def test_set_ptrs_sets_ipv4_and_ipv6_in_turn_and_none_resets(sim, client):
     ipv4, ipv6 = server.public_net.ipv4.ip, hc.first_ipv6_address(server.public_net.ipv6.ip)
     assert client.set_ptrs(server, {ipv4: "mx1.example.com", ipv6: "mx1.example.com"}) is True
     assert client.get_ptrs(client.reload(server)) == {ipv4: "mx1.example.com", ipv6: "mx1.example.com"}
+    sim.set_action_duration(seconds=1.0)  # long enough to be running however busy the machine
     assert client.set_ptr(server, ipv6, None, wait=False) is True
     sim.reset_metrics()
     # the IPv6 reset still runs: Hetzner answers "locked", the client waits for that Action and retries
