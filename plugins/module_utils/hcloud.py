@@ -473,8 +473,10 @@ class HcloudClient(object):
             raise exc
         try:
             server = self.get_server_by_name(name)
-        except HcloudError:
-            server = None
+        except HcloudError as lookup:
+            exc.message += "; the server may have been made, and looking for it failed too (%s): run again" % (
+                lookup.message)
+            raise exc from None
         if server is None:
             exc.message += "; no server named %s was made: run again" % name
             raise exc

@@ -359,3 +359,14 @@ def test_a_create_refused_with_a_4xx_is_not_looked_up(sim, client):
         client.create_server("mx1", "nope", "debian-12")
     assert caught.value.status == 400
     assert _writes(sim) == [("POST", "/v1/servers")] and len(sim.requests) == 1
+
+
+def test_a_create_answered_500_whose_lookup_fails_too_says_the_server_may_have_been_made(sim, no_backoff):
+    client = HcloudClient(TOKEN, api_endpoint=sim.base_url, timeout=5, poll_interval=0.01, max_retries=1)
+    sim.fail_after_next("POST", "/servers", 500)
+    sim.fail_next(503, times=2, path="/servers", skip=1)  # the POST is served, the two lookups fail
+    with pytest.raises(HcloudError) as caught:
+        client.create_server("mx1", "cx22", "debian-12")
+    assert caught.value.status == 500
+    assert "the server may have been made, and looking for it failed too (" in str(caught.value)
+    assert [s["name"] for s in sim.servers()] == ["mx1"]
