@@ -42,7 +42,8 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 try:
     import digitalocean
     import httpx
-    import tenacity  # noqa: F401 pylint: disable=unused-import -- retry.py's policy needs it
+    # retry.py's policy needs it: its absence is told here, with the other libraries
+    import tenacity  # noqa: F401 pylint: disable=unused-import
     HAS_DIGITALOCEAN = True
     DIGITALOCEAN_IMPORT_ERROR = None
 except ImportError:

@@ -34,7 +34,8 @@ import traceback
 
 try:
     import httpx
-    import tenacity  # noqa: F401 pylint: disable=unused-import -- retry.py's policy needs it
+    # retry.py's policy needs it: its absence is told here, with the other libraries
+    import tenacity  # noqa: F401 pylint: disable=unused-import
     from hcloud import Client
     from hcloud.actions import BoundAction
     from hcloud.servers import BoundServer

@@ -49,14 +49,14 @@ def test_retry_after_is_waited_for_and_attempts_are_counted():
 
 def test_without_retry_after_the_backoff_doubles_and_is_capped_by_max_wait():
     slept = []
-    function, _calls = _flaky([Failed() for _ in range(4)])
+    function, _calls = _flaky([Failed() for attempt in range(4)])
     RetryPolicy(max_retries=5, max_wait=1.5, sleep=slept.append).call(function)
     assert 0.5 <= slept[0] <= 1.0 and 1.0 <= slept[1] <= 1.5 and slept[2:] == [1.5, 1.5]
 
 
 def test_retries_are_bounded_and_the_last_error_says_how_many_attempts():
     slept = []
-    function, calls = _flaky([Failed() for _ in range(10)])
+    function, calls = _flaky([Failed() for attempt in range(10)])
     with pytest.raises(Failed) as caught:
         RetryPolicy(max_retries=2, max_wait=0.01, sleep=slept.append).call(function)
     assert len(calls) == 3 and caught.value.attempts == 3 and len(slept) == 2
