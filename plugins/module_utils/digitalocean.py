@@ -506,9 +506,13 @@ class DigitalOceanClient(object):
             body["user_data"] = user_data
         if vpc_uuid:
             body["vpc_uuid"] = vpc_uuid
-        answer = self._request("POST", "droplets", body, doing)
-        droplet = self._droplet(answer["droplet"])
-        actions = [link["id"] for link in (answer.get("links") or {}).get("actions") or [] if link.get("id")]
+        try:
+            answer = self._request("POST", "droplets", body, doing)
+        except DigitalOceanError as exc:
+            droplet, actions = self._made_anyway(exc, name, doing), []
+        else:
+            droplet = self._droplet(answer["droplet"])
+            actions = [link["id"] for link in (answer.get("links") or {}).get("actions") or [] if link.get("id")]
         droplet.action_ids = actions
         if not wait:
             return droplet
@@ -516,6 +520,26 @@ class DigitalOceanClient(object):
         for action_id in actions:
             self.wait_for_action(action_id, timeout=max(0.0, deadline - time.monotonic()), doing=doing)
         return self.wait_for_status(droplet, ("active",), timeout=max(0.0, deadline - time.monotonic()), doing=doing)
+
+    def _made_anyway(self, exc, name, doing):
+        """The droplet ``name`` when a POST /droplets that failed (``exc``) made it all the same; else ``exc`` is raised.
+
+        A 5xx, or an answer that never came, may follow a droplet that was made. The POST is
+        not repeated (DigitalOcean would make a second droplet of that name): the droplet is
+        looked up by name instead.
+        """
+        if exc.status is not None and exc.status < 500:
+            raise exc
+        try:
+            droplet = self.get_droplet_by_name(name)
+        except DigitalOceanError as lookup:
+            exc.message += "; the droplet may have been made, and looking for it failed too (%s): run again" % (
+                lookup.message)
+            raise exc from None
+        if droplet is None:
+            exc.message += "; no droplet named %s was made: run again" % name
+            raise exc
+        return droplet
 
     def power_on(self, droplet, wait=True, timeout=ACTION_TIMEOUT):
         """Power the droplet on unless it is active; True when it was started."""

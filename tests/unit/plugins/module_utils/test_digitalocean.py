@@ -465,3 +465,20 @@ def test_a_failed_get_is_retried_but_a_failed_create_is_not(sim, client, slept):
         client.create_droplet("mx1.example.test", "s-1vcpu-1gb", "debian-12-x64")
     assert caught.value.status == 500 and caught.value.attempts == 1
     assert _writes(sim) == [("POST", "/v2/droplets")] and sim.droplets() == []
+
+
+# ------------------------------------------- a create whose answer is lost
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_a_create_answered_5xx_after_the_droplet_was_made_carries_on_with_that_droplet(sim, client, slept, status):
+    sim.fail_after_next("POST", "/droplets", status)
+    droplet = client.create_droplet("mx1.example.test", "s-1vcpu-1gb", "debian-12-x64")
+    assert droplet.name == "mx1.example.test" and droplet.status == "active"
+    assert [d["name"] for d in sim.droplets()] == ["mx1.example.test"]  # one droplet: the POST was not repeated
+    assert _writes(sim) == [("POST", "/v2/droplets")]
+
+
+def test_a_create_answered_500_without_a_droplet_says_none_was_made(sim, client, slept):
+    sim.fail_next(500, path="/droplets")
+    with pytest.raises(DigitalOceanError, match="no droplet named mx1.example.test was made: run again"):
+        client.create_droplet("mx1.example.test", "s-1vcpu-1gb", "debian-12-x64")
+    assert sim.droplets() == []
