@@ -35,10 +35,17 @@ description:
     again. O(connect_with), O(hostname), O(group) and the constructed options apply to cached
     droplets too.
   - The inventory file must end in C(digitalocean.yml) or C(digitalocean.yaml).
+  - A failed API request (a wrong token, a 5xx that outlived the retries, a failure on any page
+    of the listing) is an error with the provider's message, never the token, and no partial
+    list of droplets. Ansible only warns about a source that fails to parse unless
+    C(unparsed_is_failed) and C(any_unparsed_is_failed) are set in the C([inventory]) section
+    of C(ansible.cfg); set both, so that the run stops instead of going on without these nodes.
 author:
   - coldrig maintainers (@coldrig)
 requirements:
   - python-digitalocean >= 1.17
+  - httpx >= 0.28
+  - tenacity >= 9
 extends_documentation_fragment:
   - constructed
   - inventory_cache
@@ -177,8 +184,8 @@ class InventoryModule(CloudInventory):
     def _fetch(self, path, query):
         """The facts of every droplet the options choose (the API's answer, in the form the cache keeps)."""
         if not HAS_DIGITALOCEAN:
-            raise AnsibleParserError("coldrig.infra.digitalocean needs the Python library python-digitalocean on "
-                                     "the controller: pip install python-digitalocean")
+            raise AnsibleParserError("coldrig.infra.digitalocean needs the Python libraries python-digitalocean, httpx "
+                                     "and tenacity on the controller: pip install python-digitalocean httpx tenacity")
         try:
             client = DigitalOceanClient(self._api_token(), api_endpoint=query["api_endpoint"])
             return client.list_droplet_facts(tag=query["tag"] or None, status=query["status"],

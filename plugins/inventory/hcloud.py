@@ -26,10 +26,17 @@ description:
     fetches again. O(connect_with), O(hostname), O(group) and the constructed options apply to
     cached servers too.
   - The inventory file must end in C(hcloud.yml) or C(hcloud.yaml).
+  - A failed API request (a wrong token, a 5xx that outlived the retries, a failure on any page
+    of the listing) is an error with the provider's message, never the token, and no partial
+    list of servers. Ansible only warns about a source that fails to parse unless
+    C(unparsed_is_failed) and C(any_unparsed_is_failed) are set in the C([inventory]) section
+    of C(ansible.cfg); set both, so that the run stops instead of going on without these nodes.
 author:
   - coldrig maintainers (@coldrig)
 requirements:
   - hcloud (the Hetzner Cloud Python library) >= 2.3
+  - httpx >= 0.28
+  - tenacity >= 9
 extends_documentation_fragment:
   - constructed
   - inventory_cache
@@ -167,8 +174,8 @@ class InventoryModule(CloudInventory):
     def _fetch(self, path, query):
         """The facts of every server the options choose (the API's answer, in the form the cache keeps)."""
         if not HAS_HCLOUD:
-            raise AnsibleParserError("coldrig.infra.hcloud needs the Python library hcloud on the controller: "
-                                     "pip install hcloud")
+            raise AnsibleParserError("coldrig.infra.hcloud needs the Python libraries hcloud, httpx and tenacity on "
+                                     "the controller: pip install hcloud httpx tenacity")
         try:
             client = HcloudClient(self._api_token(), api_endpoint=query["api_endpoint"])
             servers = client.list_servers(label_selector=query["label_selector"] or None,

@@ -34,6 +34,11 @@ from ansible_collections.coldrig.infra.plugins.module_utils.inventory import (
     label_groups,
     normalise_host_vars,
 )
+from ansible_collections.coldrig.infra.plugins.module_utils.validate import (
+    fqdn_problem,
+    normalise_name,
+    unix_user_problem,
+)
 
 PROVIDERS = ("hcloud", "digitalocean")
 PROVIDER_NAMES = {"hcloud": "Hetzner Cloud", "digitalocean": "DigitalOcean"}
@@ -44,8 +49,6 @@ DEFAULT_IMAGE = {"hcloud": "debian-12", "digitalocean": "debian-12-x64"}
 INVENTORY_GROUP = {"hcloud": "hcloud", "digitalocean": "digitalocean"}  # the inventory plugins' `group` default
 SSH_BANNER_PREFIX = b"SSH-"
 
-_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _HCLOUD_LABEL_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?"
 _HCLOUD_LABEL_KEY = re.compile(r"^(?:(?P<prefix>[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?)/)?%s$" % _HCLOUD_LABEL_NAME)
 _HCLOUD_LABEL_VALUE = re.compile(r"^(?:%s)?$" % _HCLOUD_LABEL_NAME)
@@ -85,13 +88,12 @@ def check_fqdn(name, field="name"):
     """
     if not isinstance(name, str) or not name.strip():
         raise CloudError("%s: a fully qualified domain name is required, e.g. mx1.outreach-example.com" % field)
-    text = name.strip().rstrip(".")
-    labels = text.lower().split(".")
-    if (len(labels) < 2 or len(text) > 253 or not all(_HOST_LABEL.match(label) for label in labels)
-            or labels[-1].isdigit()):
-        raise CloudError("%s: %r is not a fully qualified domain name (two or more dot-separated labels of letters, "
-                         "digits and inner hyphens, e.g. mx1.outreach-example.com)" % (field, name))
-    return text.lower()
+    problem = fqdn_problem(name)  # the one rule for host names (validate.py)
+    if problem:
+        raise CloudError("%s: %r is not a fully qualified domain name (it %s); give two or more dot-separated "
+                         "labels of letters, digits and inner hyphens, e.g. mx1.outreach-example.com" % (
+                             field, name, problem))
+    return normalise_name(name)
 
 
 def check_labels(provider, labels, field="labels"):
@@ -183,7 +185,7 @@ def ssh_key_name(public_key):
 
 
 def check_admin_user(name, field="admin_user"):
-    if not isinstance(name, str) or not _USER.match(name):
+    if unix_user_problem(name, allow_root=True):  # the rule of validate.py; root is refused below, a system account
         raise CloudError("%s: %r is not a Linux user name: lower-case letters, digits, '_' and '-', starting with a "
                          "letter or '_', at most 32 characters" % (field, name))
     if name in RESERVED_USERS:
@@ -462,10 +464,24 @@ API_ERRORS = (hc.HcloudError, do.DigitalOceanError)
 def missing_library(provider):
     """(name, import error) of the Python library ``provider`` needs when the controller lacks it, else None."""
     if provider == "hcloud" and not hc.HAS_HCLOUD:
-        return "hcloud", hc.HCLOUD_IMPORT_ERROR
+        return "hcloud, httpx and tenacity", hc.HCLOUD_IMPORT_ERROR
     if provider == "digitalocean" and not do.HAS_DIGITALOCEAN:
-        return "python-digitalocean", do.DIGITALOCEAN_IMPORT_ERROR
+        return "python-digitalocean, httpx and tenacity", do.DIGITALOCEAN_IMPORT_ERROR
     return None
+
+
+def hide_environment_tokens(module, environ=None):
+    """Mask the tokens of the controller's environment in everything the module returns, as api_token is masked.
+
+    A token read from HCLOUD_TOKEN or DIGITALOCEAN_TOKEN is no parameter, so Ansible does not
+    know to hide it: a value that contains it (a name built from a template, say) would be shown.
+    """
+    environ = os.environ if environ is None else environ
+    for names in TOKEN_ENV.values():
+        for name in names:
+            value = (environ.get(name) or "").strip()
+            if len(value) >= 4:  # a shorter value is no token, and masking it would garble the output
+                module.no_log_values.add(value)
 
 
 def run_module(module, result, work):
@@ -475,6 +491,7 @@ def run_module(module, result, work):
     module with its text, anything else with its type and traceback; ``result`` then reports what
     was done before the failure. The diff is left out unless the run asked for one.
     """
+    hide_environment_tokens(module)
     try:
         work()
     except (CloudError,) + API_ERRORS as exc:

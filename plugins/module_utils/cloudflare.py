@@ -5,8 +5,8 @@
 
 One zone's records are read in one listing (``per_page`` large enough for the whole
 zone) and changed in one ``POST /zones/{id}/dns_records/batch``, which Cloudflare
-applies all or nothing. Rate-limited (429) and failed (5xx) requests, and requests
-that time out or cannot connect, are retried with tenacity, honouring ``Retry-After``.
+applies all or nothing. Requests are retried by the shared policy of ``retry.py``
+(429 always; 5xx and timeouts when the request is safe to repeat; honouring ``Retry-After``).
 Every failure is a CloudflareError carrying Cloudflare's own codes and messages. The
 API token only ever lives in the HTTP client's headers: no error text or repr shows it.
 """
@@ -25,15 +25,13 @@ except ImportError:
     HAS_HTTPX = False
     HTTPX_IMPORT_ERROR = traceback.format_exc()
 
-try:
-    import tenacity
-    HAS_TENACITY = True
-    TENACITY_IMPORT_ERROR = None
-except ImportError:
-    HAS_TENACITY = False
-    TENACITY_IMPORT_ERROR = traceback.format_exc()
-
 from ansible_collections.coldrig.infra.plugins.module_utils.api_common import retry_after as _retry_after
+from ansible_collections.coldrig.infra.plugins.module_utils.retry import (
+    HAS_TENACITY,
+    TENACITY_IMPORT_ERROR,
+    RetryPolicy,
+    retryable,
+)
 
 HAS_CLOUDFLARE_DEPS = HAS_HTTPX and HAS_TENACITY
 CLOUDFLARE_DEPS_ERROR = HTTPX_IMPORT_ERROR or TENACITY_IMPORT_ERROR
@@ -52,6 +50,7 @@ class CloudflareError(Exception):
         self.method, self.path = method, path
         self.retry_after, self.retryable = retry_after, retryable
         self.attempts = 1
+        self.retry_note = None  # set by the retry policy when it did not wait for a long Retry-After
         super(CloudflareError, self).__init__(status, self.errors, method, path)
 
     def __str__(self):
@@ -65,7 +64,8 @@ class CloudflareError(Exception):
             where.append("on %s %s" % (self.method, self.path))
         if self.attempts > 1 and where:
             where[-1] += ", after %d attempts" % self.attempts
-        return "%s (%s)" % (text, " ".join(where)) if where else text
+        text = "%s (%s)" % (text, " ".join(where)) if where else text
+        return "%s; %s" % (text, self.retry_note) if self.retry_note else text
 
     def __repr__(self):
         return "CloudflareError(%r)" % str(self)
@@ -91,14 +91,13 @@ class CloudflareClient(object):
             # said without the value: an invalid header value would otherwise be echoed by the HTTP library
             raise CloudflareError(None, [{"code": None, "message": "the API token is empty or not printable ASCII"}])
         self.base_url = base_url.rstrip("/")
-        self.max_retries, self.max_wait = max(0, int(max_retries)), float(max_wait)
+        self._retry = RetryPolicy(max_retries, max_wait)
+        self.max_retries, self.max_wait = self._retry.max_retries, self._retry.max_wait
         self.request_count = 0
         headers = {"Authorization": "Bearer %s" % api_token, "Content-Type": "application/json",
                    "Accept": "application/json", "User-Agent": USER_AGENT}
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
                                   transport=transport, verify=verify)
-        # 0.5 s, 1 s, 2 s, ... plus up to 0.5 s of jitter (capped in _wait; portable to every tenacity)
-        self._backoff = tenacity.wait_exponential(multiplier=0.5, max=self.max_wait) + tenacity.wait_random(0, 0.5)
 
     def __repr__(self):
         return "CloudflareClient(base_url=%r)" % self.base_url
@@ -145,23 +144,8 @@ class CloudflareClient(object):
 
     # ---- transport
     def _request(self, method, path, params=None, json=None, idempotent=True):
-        retrying = tenacity.Retrying(stop=tenacity.stop_after_attempt(self.max_retries + 1), wait=self._wait,
-                                     retry=tenacity.retry_if_exception(lambda exc: getattr(exc, "retryable", False)),
-                                     reraise=True)
-        for attempt in retrying:
-            with attempt:
-                try:
-                    return self._send(method, path, params, json, idempotent)
-                except CloudflareError as exc:
-                    exc.attempts = attempt.retry_state.attempt_number
-                    raise
-        raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
-
-    def _wait(self, retry_state):
-        exc = retry_state.outcome.exception()
-        if getattr(exc, "retry_after", None) is not None:
-            return min(exc.retry_after, self.max_wait)
-        return min(self._backoff(retry_state), self.max_wait)
+        """The decoded JSON answer, retried by the shared policy (``retry.RetryPolicy``)."""
+        return self._retry.call(self._send, method, path, params, json, idempotent)
 
     def _send(self, method, path, params, json, idempotent=True):
         self.request_count += 1
@@ -171,7 +155,7 @@ class CloudflareClient(object):
             message = "%s: %s" % (type(exc).__name__, str(exc) or "no details")
             never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
             raise CloudflareError(None, [{"code": None, "message": message}], method, path,
-                                  retryable=idempotent or never_sent) from exc
+                                  retryable=retryable(None, idempotent, never_sent)) from exc
         except httpx.HTTPError as exc:
             raise CloudflareError(None, [{"code": None, "message": "%s: %s" % (type(exc).__name__, exc)}], method, path) from exc
         try:
@@ -179,12 +163,12 @@ class CloudflareClient(object):
         except ValueError:
             body = None
         status = response.status_code
-        retryable = status == 429 or (status >= 500 and idempotent)
         if isinstance(body, dict) and body.get("success") is not False and 200 <= status < 300:
             return body
         if isinstance(body, dict):
             errors = _flatten(body.get("errors")) or [{"code": None, "message": "success is false, no errors given"}]
         else:
             errors = [{"code": None, "message": "not a JSON object: %r" % response.text[:BODY_EXCERPT]}]
-        retry_after = _retry_after(response.headers.get("Retry-After")) if retryable else None
-        raise CloudflareError(status, errors, method, path, retry_after=retry_after, retryable=retryable)
+        can_retry = retryable(status, idempotent) if status >= 400 else False
+        retry_after = _retry_after(response.headers.get("Retry-After")) if can_retry else None
+        raise CloudflareError(status, errors, method, path, retry_after=retry_after, retryable=can_retry)

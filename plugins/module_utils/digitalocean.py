@@ -8,19 +8,20 @@ Shared by the ``coldrig.infra.digitalocean`` inventory plugin and the ``server``
 host variables of a droplet, SSH keys matched by fingerprint, droplets created and
 waited for until they are active, power, renaming, tagging and deletion.
 
-Every request goes through python-digitalocean's transport (its ``BaseAPI``: Bearer
-header, URL joining onto ``end_point``, JSON bodies), always with this client's token,
-end point and timeout. The library's own resource methods are not used for requests:
-the objects they create internally (actions, keys, droplets from a listing) read the
-end point from ``DIGITALOCEAN_END_POINT`` or fall back to the real API, and their
-errors drop the HTTP status and the API's error id. Droplets, SSH keys and actions
-are still returned as the library's objects (``digitalocean.Droplet`` ...), built with
-this client's token and end point.
+Every request is made here, with httpx (one HTTP client per DigitalOceanClient: Bearer
+header, this client's end point and timeout). python-digitalocean's public request
+methods are not used: its errors drop the HTTP status, the API's error id and the
+``Retry-After`` header, and the objects it creates internally (actions, keys, droplets
+from a listing) read the end point from ``DIGITALOCEAN_END_POINT`` or fall back to the
+real API. Droplets, SSH keys and actions are still returned as the library's objects
+(``digitalocean.Droplet`` ...), built with their public constructors, this client's token
+and end point.
 
 Every failure is a DigitalOceanError carrying the API's error id and message, the HTTP
-status and what was being done. Rate-limited requests (429, honouring ``Retry-After``)
-and server errors on requests that are safe to repeat are retried with backoff. The
-API token lives only inside the library's objects: no error text or repr shows it.
+status and what was being done. Requests are retried by the shared policy of
+``retry.py`` (429 honouring ``Retry-After`` or ``RateLimit-Reset``; 5xx and lost answers
+only for requests that are safe to repeat). The API token lives only in the HTTP
+client's headers and the library's objects: no error text or repr shows it.
 
 DigitalOcean has no PTR API: it sets the PTR of a droplet's public IPv4 address (and of
 the first IPv6 address) to the droplet's name when the name is a fully qualified domain
@@ -32,7 +33,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import random
 import re
 import time
 import traceback
@@ -40,13 +40,13 @@ import traceback
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 try:
-    import requests
     import digitalocean
-    from digitalocean.baseapi import BaseAPI as _BaseAPI
+    import httpx
+    # retry.py's policy needs it: its absence is told here, with the other libraries
+    import tenacity  # noqa: F401 pylint: disable=unused-import
     HAS_DIGITALOCEAN = True
     DIGITALOCEAN_IMPORT_ERROR = None
 except ImportError:
-    _BaseAPI = object
     HAS_DIGITALOCEAN = False
     DIGITALOCEAN_IMPORT_ERROR = traceback.format_exc()
 
@@ -57,6 +57,8 @@ from ansible_collections.coldrig.infra.plugins.module_utils.api_common import (
     retry_after as _retry_after,
 )
 from ansible_collections.coldrig.infra.plugins.module_utils.inventory import normalise_host_vars
+from ansible_collections.coldrig.infra.plugins.module_utils.retry import IDEMPOTENT, RetryPolicy, retryable
+from ansible_collections.coldrig.infra.plugins.module_utils.validate import fqdn_problem
 
 PROVIDER = "digitalocean"
 DEFAULT_ENDPOINT = "https://api.digitalocean.com/v2"
@@ -64,8 +66,9 @@ TOKEN_ENV = ("DIGITALOCEAN_TOKEN", "DO_API_TOKEN", "DO_API_KEY", "DO_OAUTH_TOKEN
 DEFAULT_TIMEOUT = 30.0  # seconds per HTTP request
 ACTION_TIMEOUT = 600.0  # seconds to wait for actions (creating a droplet takes about a minute)
 POLL_INTERVAL = 2.0  # seconds between two polls of an in-progress action
-MAX_RETRIES = 5  # retries of a rate-limited or failed request
+MAX_RETRIES = 5  # retries of a rate-limited or failed request (retry.py's policy)
 MAX_WAIT = 60.0  # longest wait before a retry; a longer Retry-After fails at once
+USER_AGENT = "coldrig.infra"
 PER_PAGE = 200  # the documented maximum
 CONNECT_WITH = ("public_ipv4", "public_ipv6", "private_ipv4", "name")
 DROPLET_STATUSES = ("new", "active", "off", "archive")
@@ -76,20 +79,21 @@ TOKEN_HELP = ("set DIGITALOCEAN_TOKEN or api_token to a personal access token of
 _DROPLET_NAME = re.compile(r"^[a-zA-Z0-9]?[a-z0-9A-Z.\-]*[a-z0-9A-Z]$")
 _TAG = re.compile(r"^[a-zA-Z0-9_\-:]+$")
 _FINGERPRINT = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){15}$")
-_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _PENDING_EVENT = "pending event"  # 422 "Droplet already has a pending event."
 
 
 class DigitalOceanError(Exception):
     """A failed DigitalOcean call: what was being done, the API's error id and message, the HTTP status."""
 
-    def __init__(self, message, error_id=None, status=None, request_id=None, doing=None, retry_after=None):
+    def __init__(self, message, error_id=None, status=None, request_id=None, doing=None, retry_after=None,
+                 retryable=False):
         self.message = message
         self.error_id = error_id
         self.status = status
         self.request_id = request_id
         self.doing = doing
-        self.retry_after = retry_after
+        self.retry_after, self.retryable = retry_after, retryable
+        self.retry_note = None  # set by the retry policy when it did not wait for a long Retry-After
         self.attempts = 1
         super(DigitalOceanError, self).__init__(message, error_id, status)
 
@@ -101,6 +105,8 @@ class DigitalOceanError(Exception):
                     "creating and changing droplets read and write" % self.message)
         else:
             text = self.message
+        if self.retry_note:
+            text = "%s; %s" % (text, self.retry_note)
         tags = [str(self.error_id)] if self.error_id else []
         if self.status is not None:
             tags.append("HTTP %s" % self.status)
@@ -141,12 +147,7 @@ def check_tag(tag, field="tags"):
 
 def is_fqdn(name):
     """True when ``name`` is a fully qualified host name (two or more labels, a TLD that is not a number)."""
-    if not isinstance(name, str):
-        return False
-    name = name.rstrip(".").lower()
-    labels = name.split(".")
-    return (len(labels) >= 2 and len(name) <= 253 and all(_HOST_LABEL.match(label) for label in labels)
-            and not labels[-1].isdigit())
+    return fqdn_problem(name) is None  # the one rule for host names (validate.py)
 
 
 def ssh_key_fingerprint(public_key, field="public_key"):
@@ -289,21 +290,6 @@ def _action_id(action):
 
 
 # ------------------------------------------------------------------ the client
-class _Transport(_BaseAPI):
-    """python-digitalocean's BaseAPI (token, end point, JSON, Bearer header) with this client's timeout."""
-
-    def __init__(self, timeout, **kwargs):
-        self._coldrig_timeout = timeout
-        super(_Transport, self).__init__(**kwargs)
-
-    def get_timeout(self):
-        return self._coldrig_timeout
-
-    def send(self, method, url, params=None):
-        """One request through the library; the ``requests`` response, whatever its status."""
-        return self._BaseAPI__perform_request(url, method, params)  # pylint: disable=no-member
-
-
 class DigitalOceanClient(object):
     """The droplets, actions, SSH keys and tags of one DigitalOcean team (the token's)."""
 
@@ -320,15 +306,26 @@ class DigitalOceanClient(object):
             raise DigitalOceanError("api_endpoint: %r is not an http(s) URL such as %s" % (api_endpoint, DEFAULT_ENDPOINT))
         self.api_endpoint = api_endpoint
         self.poll_interval = float(poll_interval)
-        self.max_retries, self.max_wait = max(0, int(max_retries)), float(max_wait)
+        self._retry = RetryPolicy(max_retries, max_wait)
+        self.max_retries, self.max_wait = self._retry.max_retries, self._retry.max_wait
         self.request_count = 0
         self.rate_limit = {}  # the RateLimit-* headers of the last answer
         self._secret = api_token  # only to scrub it from error texts
-        # end_point must end in "/": the library urljoins relative paths onto it
-        self._api = _Transport(timeout, token=api_token, end_point=api_endpoint + "/")
+        self._end_point = api_endpoint + "/"  # what the library's objects are built with
+        headers = {"Authorization": "Bearer %s" % api_token, "Accept": "application/json", "User-Agent": USER_AGENT}
+        self._http = httpx.Client(base_url=self._end_point, headers=headers, timeout=timeout)
 
     def __repr__(self):
         return "DigitalOceanClient(api_endpoint=%r)" % self.api_endpoint
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        self._http.close()
 
     # ---- transport
     def _scrub(self, text):
@@ -338,35 +335,22 @@ class DigitalOceanClient(object):
         return text
 
     def _request(self, method, path, params=None, doing=None):
-        """The decoded JSON answer ({} for 204), retrying 429 and, when safe, 5xx and connection failures."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return self._send(method, path, params, doing)
-            except DigitalOceanError as exc:
-                exc.attempts = attempt
-                retryable = exc.status == 429 or (
-                    method in ("GET", "PUT", "DELETE") and (exc.status is None or exc.status >= 500))
-                if not retryable or attempt > self.max_retries:
-                    raise
-                if exc.retry_after is not None and exc.retry_after > self.max_wait:
-                    exc.message += "; the limit resets in %d s, longer than the %d s this client waits" % (
-                        exc.retry_after, self.max_wait)
-                    raise
-                delay = exc.retry_after
-                if delay is None:  # 0.5 s, 1 s, 2 s, ... plus up to 0.5 s of jitter
-                    delay = min(self.max_wait, 0.5 * 2 ** (attempt - 1) + random.uniform(0, 0.5))  # nosec
-                time.sleep(delay)
+        """The decoded JSON answer ({} for 204), retried by the shared policy (``retry.RetryPolicy``):
+        429 always, 5xx and lost answers when the method is safe to repeat (not a POST)."""
+        return self._retry.call(self._send, method, path, params, doing)
 
     def _send(self, method, path, params, doing):
+        """One request: ``params`` are the query of a GET, the JSON body of anything else."""
         self.request_count += 1
+        idempotent = method in IDEMPOTENT
+        kwargs = {"params": params} if method == "GET" else {"json": params if params is not None else {}}
         try:
-            response = self._api.send(method, path, params)
-        except requests.exceptions.RequestException as exc:
-            reason = getattr(exc.args[0], "reason", None) if exc.args else None  # urllib3's innermost cause
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
             raise DigitalOceanError(self._scrub("cannot reach the DigitalOcean API at %s: %s: %s" % (
-                self.api_endpoint, type(exc).__name__, reason or exc)), doing=doing) from None
+                self.api_endpoint, type(exc).__name__, exc)), doing=doing,
+                retryable=isinstance(exc, httpx.TransportError) and retryable(None, idempotent, never_sent)) from None
         headers = response.headers
         self.rate_limit = dict((k, headers[k]) for k in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
                                if k in headers)
@@ -386,7 +370,7 @@ class DigitalOceanClient(object):
             error_id = None
             text = response.text[:200]
             message = "not a JSON object: %r" % text if 200 <= status < 300 else (
-                "%s%s" % (response.reason or "error", ": %r" % text if text else ""))
+                "%s%s" % (response.reason_phrase or "error", ": %r" % text if text else ""))
         retry_after = None
         if status == 429:
             retry_after = _retry_after(headers.get("Retry-After"))
@@ -394,7 +378,8 @@ class DigitalOceanClient(object):
             if retry_after is None and reset and reset.isdigit():
                 retry_after = max(0.0, int(reset) - time.time())
         raise DigitalOceanError(self._scrub(message), error_id=error_id, status=status, request_id=request_id,
-                                doing=doing, retry_after=retry_after)
+                                doing=doing, retry_after=retry_after,
+                                retryable=status >= 400 and retryable(status, idempotent))
 
     def _list(self, path, key, params=None, doing=None):
         """Every item of a paginated list, following ``links.pages.next`` (its page number, on this end point)."""
@@ -416,7 +401,7 @@ class DigitalOceanClient(object):
 
     # ---- library objects, always with this client's token and end point
     def _droplet(self, data):
-        droplet = digitalocean.Droplet(token=self._api.tokens, end_point=self._api.end_point, **data)
+        droplet = digitalocean.Droplet(token=self._secret, end_point=self._end_point, **data)
         networks = data.get("networks") or {}
         droplet.ip_address = _first_address(networks, "v4", "public")
         droplet.private_ip_address = _first_address(networks, "v4", "private")
@@ -427,12 +412,12 @@ class DigitalOceanClient(object):
         return droplet
 
     def _action(self, data):
-        action = digitalocean.Action(token=self._api.tokens, end_point=self._api.end_point, **data)
+        action = digitalocean.Action(token=self._secret, end_point=self._end_point, **data)
         action.droplet_id = data.get("resource_id") if data.get("resource_type") == "droplet" else None
         return action
 
     def _ssh_key(self, data):
-        return digitalocean.SSHKey(token=self._api.tokens, end_point=self._api.end_point, **data)
+        return digitalocean.SSHKey(token=self._secret, end_point=self._end_point, **data)
 
     # ---- account
     def account(self):
@@ -521,9 +506,13 @@ class DigitalOceanClient(object):
             body["user_data"] = user_data
         if vpc_uuid:
             body["vpc_uuid"] = vpc_uuid
-        answer = self._request("POST", "droplets", body, doing)
-        droplet = self._droplet(answer["droplet"])
-        actions = [link["id"] for link in (answer.get("links") or {}).get("actions") or [] if link.get("id")]
+        try:
+            answer = self._request("POST", "droplets", body, doing)
+        except DigitalOceanError as exc:
+            droplet, actions = self._made_anyway(exc, name, doing), []
+        else:
+            droplet = self._droplet(answer["droplet"])
+            actions = [link["id"] for link in (answer.get("links") or {}).get("actions") or [] if link.get("id")]
         droplet.action_ids = actions
         if not wait:
             return droplet
@@ -531,6 +520,26 @@ class DigitalOceanClient(object):
         for action_id in actions:
             self.wait_for_action(action_id, timeout=max(0.0, deadline - time.monotonic()), doing=doing)
         return self.wait_for_status(droplet, ("active",), timeout=max(0.0, deadline - time.monotonic()), doing=doing)
+
+    def _made_anyway(self, exc, name, doing):
+        """The droplet ``name`` when a POST /droplets that failed (``exc``) made it all the same; else ``exc`` is raised.
+
+        A 5xx, or an answer that never came, may follow a droplet that was made. The POST is
+        not repeated (DigitalOcean would make a second droplet of that name): the droplet is
+        looked up by name instead.
+        """
+        if exc.status is not None and exc.status < 500:
+            raise exc
+        try:
+            droplet = self.get_droplet_by_name(name)
+        except DigitalOceanError as lookup:
+            exc.message += "; the droplet may have been made, and looking for it failed too (%s): run again" % (
+                lookup.message)
+            raise exc from None
+        if droplet is None:
+            exc.message += "; no droplet named %s was made: run again" % name
+            raise exc
+        return droplet
 
     def power_on(self, droplet, wait=True, timeout=ACTION_TIMEOUT):
         """Power the droplet on unless it is active; True when it was started."""

@@ -9,32 +9,37 @@ variables of a server, SSH keys matched by fingerprint, servers created and wait
 until they run, power and deletion, and reverse DNS (PTR) for IPv4 and IPv6 set
 idempotently.
 
+Every request is made here, with httpx (one HTTP client per HcloudClient), and retried
+by the shared policy of ``retry.py``, as the Cloudflare and DigitalOcean clients are: 429
+and ``conflict`` always, 5xx and lost answers only for requests that are safe to repeat,
+honouring ``Retry-After``. The ``hcloud`` library's own request methods are not used: they
+retry with a policy of their own (no 500 or 503, no ``Retry-After``) that cannot be set
+through its public API. Its objects are: servers, actions and SSH keys are returned as
+``BoundServer``, ``BoundAction`` and ``BoundSSHKey`` built from the API's answers with
+their public constructors.
+
 Every failure is an HcloudError carrying the API's error code and message, the HTTP
-status that code is documented with, and what was being done. Rate-limited requests
-(``rate_limit_exceeded``) and gateway errors are retried by the ``hcloud`` library with
-exponential backoff. The API token lives only inside the ``hcloud`` client: no error text
-or repr shows it.
+status, and what was being done. A ``POST /servers`` whose answer is lost or a 5xx may
+have made the server: the client then looks for it by name and carries on with it. The
+API token lives only in the HTTP client's headers: no error text or repr shows it.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
 import ipaddress
 import time
 import traceback
 
 try:
-    import requests
-    from hcloud import APIException, Client
+    import httpx
+    # retry.py's policy needs it: its absence is told here, with the other libraries
+    import tenacity  # noqa: F401 pylint: disable=unused-import
+    from hcloud import Client
     from hcloud.actions import BoundAction
-    from hcloud.images import Image
-    from hcloud.locations import Location
-    from hcloud.networks import Network
-    from hcloud.server_types import ServerType
-    from hcloud.servers import ServerCreatePublicNetwork
-    from hcloud.ssh_keys import SSHKey
+    from hcloud.servers import BoundServer
+    from hcloud.ssh_keys import BoundSSHKey
     HAS_HCLOUD = True
     HCLOUD_IMPORT_ERROR = None
 except ImportError:
@@ -45,8 +50,16 @@ from ansible_collections.coldrig.infra.plugins.module_utils.api_common import (
     as_list,
     openssh_fingerprint,
     poll_status,
+    retry_after as _retry_after,
 )
 from ansible_collections.coldrig.infra.plugins.module_utils.inventory import normalise_host_vars
+from ansible_collections.coldrig.infra.plugins.module_utils.retry import (
+    IDEMPOTENT,
+    MAX_RETRIES,
+    MAX_WAIT,
+    RetryPolicy,
+    retryable,
+)
 
 PROVIDER = "hcloud"
 DEFAULT_ENDPOINT = "https://api.hetzner.cloud/v1"
@@ -54,6 +67,8 @@ APPLICATION_NAME = "coldrig.infra"
 DEFAULT_TIMEOUT = 30.0  # seconds per HTTP request
 ACTION_TIMEOUT = 600.0  # seconds to wait for Actions (creating a server takes about a minute)
 POLL_INTERVAL = 1.0  # seconds between two polls of running Actions
+PER_PAGE = 50  # the documented maximum
+USER_AGENT = APPLICATION_NAME
 CONNECT_WITH = ("public_ipv4", "public_ipv6", "private_ipv4", "hostname", "ipv4_dns_ptr")
 
 # The HTTP status each documented error code is answered with (https://docs.hetzner.cloud/#errors).
@@ -76,13 +91,17 @@ TOKEN_HELP = "set HCLOUD_TOKEN or api_token to a token of the project (Security 
 class HcloudError(Exception):
     """A failed Hetzner Cloud call: what was being done, the API's code and message, the HTTP status."""
 
-    def __init__(self, message, code=None, status=None, details=None, doing=None, correlation_id=None):
+    def __init__(self, message, code=None, status=None, details=None, doing=None, correlation_id=None,
+                 retry_after=None, retryable=False):
         self.message = message
         self.code = code
         self.status = status
         self.details = details or {}
         self.doing = doing
         self.correlation_id = correlation_id
+        self.retry_after, self.retryable = retry_after, retryable
+        self.retry_note = None  # set by the retry policy when it did not wait for a long Retry-After
+        self.attempts = 1
         super(HcloudError, self).__init__(message, code, status)
 
     def __str__(self):
@@ -94,9 +113,13 @@ class HcloudError(Exception):
                 self.message)
         else:
             text = self.message + _field_details(self.details, self.message)
+        if self.retry_note:
+            text = "%s; %s" % (text, self.retry_note)
         tags = [str(self.code)] if self.code is not None else []
         if self.status is not None:
             tags.append("HTTP %s" % self.status)
+        if self.attempts > 1:
+            tags.append("after %d attempts" % self.attempts)
         if self.correlation_id:
             tags.append("correlation id %s" % self.correlation_id)
         text = "%s (%s)" % (text, ", ".join(tags)) if tags else text
@@ -274,7 +297,7 @@ class HcloudClient(object):
     """The servers, SSH keys, Actions and reverse DNS of one Hetzner Cloud project."""
 
     def __init__(self, api_token, api_endpoint=DEFAULT_ENDPOINT, timeout=DEFAULT_TIMEOUT,
-                 poll_interval=POLL_INTERVAL, application_version=None):
+                 poll_interval=POLL_INTERVAL, application_version=None, max_retries=MAX_RETRIES, max_wait=MAX_WAIT):
         if not HAS_HCLOUD:
             raise HcloudError("the Python library hcloud is not installed on the controller: "
                               "pip install hcloud (coldrig pins it in requirements/constraints.txt)")
@@ -284,37 +307,86 @@ class HcloudClient(object):
             raise HcloudError("api_endpoint: %r is not an http(s) URL such as %s" % (api_endpoint, DEFAULT_ENDPOINT))
         self.api_endpoint = api_endpoint
         self.poll_interval = float(poll_interval)
+        self._retry = RetryPolicy(max_retries, max_wait)
+        self.request_count = 0
         self._secret = api_token  # only to scrub it from error texts
-        self._client = Client(token=api_token, api_endpoint=api_endpoint, application_name=APPLICATION_NAME,
+        agent = "%s/%s" % (USER_AGENT, application_version) if application_version else USER_AGENT
+        headers = {"Authorization": "Bearer %s" % api_token, "Accept": "application/json", "User-Agent": agent}
+        self._http = httpx.Client(base_url=api_endpoint + "/", headers=headers, timeout=timeout)
+        # builds the library's objects from the answers; no request is made through it
+        self._models = Client(token=api_token, api_endpoint=api_endpoint, application_name=APPLICATION_NAME,
                               application_version=application_version, poll_interval=poll_interval, timeout=timeout)
 
     def __repr__(self):
         return "HcloudClient(api_endpoint=%r)" % self.api_endpoint
 
-    @property
-    def hcloud(self):
-        """The underlying ``hcloud.Client``, for what this class does not wrap."""
-        return self._client
+    def __enter__(self):
+        return self
 
-    @contextlib.contextmanager
-    def _api(self, doing):
-        """Turn anything the hcloud library or requests raise into an HcloudError that says what was being done."""
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        self._http.close()
+
+    # ---- transport
+    def _request(self, method, path, params=None, json=None, doing=None):
+        """The decoded JSON answer ({} when empty), retried by the shared policy (``retry.RetryPolicy``)."""
+        return self._retry.call(self._send, method, path, params, json, doing)
+
+    def _send(self, method, path, params, json, doing):
+        self.request_count += 1
+        idempotent = method in IDEMPOTENT
         try:
-            yield
-        except HcloudError:
-            raise
-        except APIException as exc:
-            code = exc.code
-            status = code if isinstance(code, int) else HTTP_STATUS.get(code)
-            details = exc.details if isinstance(exc.details, dict) else {}
-            if isinstance(code, int):  # no JSON error body: the library passes the HTTP status and reason
-                details = {}
-            raise HcloudError(self._scrub(str(exc.message)), code=code, status=status, details=details,
-                              doing=doing, correlation_id=exc.correlation_id) from exc
-        except requests.exceptions.RequestException as exc:
-            reason = getattr(exc.args[0], "reason", None) if exc.args else None  # urllib3's innermost cause
+            response = self._http.request(method, path.lstrip("/"), params=params, json=json)
+        except httpx.HTTPError as exc:
+            never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
             raise HcloudError(self._scrub("cannot reach the Hetzner Cloud API at %s: %s: %s" % (
-                self.api_endpoint, type(exc).__name__, reason or exc)), doing=doing) from exc
+                self.api_endpoint, type(exc).__name__, exc)), doing=doing,
+                retryable=isinstance(exc, httpx.TransportError) and retryable(None, idempotent, never_sent)) from None
+        status = response.status_code
+        correlation_id = response.headers.get("X-Correlation-Id")
+        try:
+            body = response.json() if response.content else {}
+        except ValueError:
+            body = None
+        if 200 <= status < 300 and isinstance(body, dict):
+            return body
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict) and error.get("code"):
+            code, message = error["code"], str(error.get("message") or "")
+            details = error.get("details") if isinstance(error.get("details"), dict) else {}
+        elif 200 <= status < 300:
+            code, message, details = None, "not a JSON object: %r" % response.text[:200], {}
+        else:  # a gateway's error page
+            code, message, details = None, response.reason_phrase or "HTTP error", {}
+        can_retry = status >= 400 and (retryable(status, idempotent) or code == "conflict")
+        raise HcloudError(self._scrub(message), code=code, status=status, details=details, doing=doing,
+                          correlation_id=correlation_id, retryable=can_retry,
+                          retry_after=_retry_after(response.headers.get("Retry-After")) if can_retry else None)
+
+    def _pages(self, path, key, params=None, doing=None):
+        """Every item of a paginated list, following ``meta.pagination.next_page``."""
+        params = dict(params or {})
+        params["per_page"], page, items = PER_PAGE, 1, []
+        while page:
+            params["page"] = page
+            body = self._request("GET", path, params=params, doing=doing)
+            items.extend(body.get(key) or [])
+            following = ((body.get("meta") or {}).get("pagination") or {}).get("next_page")
+            if following is not None and following <= page:
+                raise HcloudError("the API's next page %r does not lead past page %d" % (following, page), doing=doing)
+            page = following
+        return items
+
+    def _server(self, data):
+        return BoundServer(self._models.servers, data, complete=True)
+
+    def _action(self, data):
+        return BoundAction(self._models.actions, data)
+
+    def _ssh_key(self, data):
+        return BoundSSHKey(self._models.ssh_keys, data)
 
     def _scrub(self, text):
         """The text with the token blanked out (belt and braces: no message is known to contain it)."""
@@ -332,26 +404,24 @@ class HcloudClient(object):
             params["label_selector"] = label_selector
         if as_list(status):
             params["status"] = as_list(status)
-        with self._api("listing servers"):
-            servers = self._client.servers.get_all(**params)
+        servers = [self._server(data) for data in self._pages("servers", "servers", params, "listing servers")]
         return [s for s in servers
                 if (not locations or (s.location is not None and s.location.name in locations))
                 and (not types or (s.server_type is not None and s.server_type.name in types))]
 
     def list_networks(self):
         """{network id: name} of every private network of the project."""
-        with self._api("listing networks"):
-            return dict((n.id, n.name) for n in self._client.networks.get_all())
+        return dict((n["id"], n["name"]) for n in self._pages("networks", "networks", doing="listing networks"))
 
     def get_server_by_name(self, name):
         """The server called ``name``, or None."""
-        with self._api("looking up server %s" % name):
-            return self._client.servers.get_by_name(name)
+        found = self._request("GET", "servers", params={"name": name}, doing="looking up server %s" % name)["servers"]
+        return self._server(found[0]) if found else None
 
     def reload(self, server):
         """The server as the API has it now."""
-        with self._api("reading server %s" % server.id):
-            return self._client.servers.get_by_id(server.id)
+        body = self._request("GET", "servers/%d" % server.id, doing="reading server %s" % server.id)
+        return self._server(body["server"])
 
     def create_server(self, name, server_type, image, location=None, ssh_keys=(), labels=None, user_data=None,
                       networks=(), enable_ipv4=True, enable_ipv6=True, start=True, wait=True,
@@ -362,31 +432,55 @@ class HcloudClient(object):
         ``ssh_keys`` names, ids or bound keys (see ``ensure_ssh_key``); ``networks`` names or ids.
         """
         doing = "creating server %s" % name
-        kwargs = {
+        body = {
             "name": name,
-            "server_type": ServerType(name=server_type),
-            "image": Image(name=image),
-            "ssh_keys": [k if hasattr(k, "id_or_name") else _ssh_key_ref(k) for k in ssh_keys],
+            "server_type": server_type,
+            "image": image,
+            "ssh_keys": [_ssh_key_ref(k) for k in ssh_keys],
             "labels": dict(labels or {}),
             "start_after_create": bool(start),
         }
         if location:
-            kwargs["location"] = Location(name=location)
+            body["location"] = location
         if user_data is not None:
-            kwargs["user_data"] = user_data
+            body["user_data"] = user_data
         if networks:
-            kwargs["networks"] = [Network(id=self._network_id(ref, doing)) for ref in networks]
+            body["networks"] = [self._network_id(ref, doing) for ref in networks]
         if not (enable_ipv4 and enable_ipv6):
-            kwargs["public_net"] = ServerCreatePublicNetwork(enable_ipv4=bool(enable_ipv4),
-                                                             enable_ipv6=bool(enable_ipv6))
-        with self._api(doing):
-            response = self._client.servers.create(**kwargs)
+            body["public_net"] = {"enable_ipv4": bool(enable_ipv4), "enable_ipv6": bool(enable_ipv6)}
+        try:
+            answer = self._request("POST", "servers", json=body, doing=doing)
+        except HcloudError as exc:
+            server = self._made_anyway(exc, name, doing)
+            actions = []
+        else:
+            server = self._server(answer["server"])
+            actions = [self._action(a) for a in [answer.get("action")] + list(answer.get("next_actions") or []) if a]
         if not wait:
-            return response.server
-        self.wait_for_actions([response.action] + list(response.next_actions), timeout=timeout, doing=doing)
-        server = self.reload(response.server)
+            return server
+        self.wait_for_actions(actions, timeout=timeout, doing=doing)
+        server = self.reload(server)
         if start and server.status != "running":
             server = self.wait_for_status(server, ("running",), timeout=timeout, doing=doing)
+        return server
+
+    def _made_anyway(self, exc, name, doing):
+        """The server ``name`` when a POST /servers that failed (``exc``) made it all the same; else ``exc`` is raised.
+
+        A 5xx, or an answer that never came, may follow a server that was made: Hetzner then
+        has it under the name asked for, and a second POST would be refused (name taken).
+        """
+        if exc.status is not None and exc.status < 500:
+            raise exc
+        try:
+            server = self.get_server_by_name(name)
+        except HcloudError as lookup:
+            exc.message += "; the server may have been made, and looking for it failed too (%s): run again" % (
+                lookup.message)
+            raise exc from None
+        if server is None:
+            exc.message += "; no server named %s was made: run again" % name
+            raise exc
         return server
 
     def update_labels(self, server, labels):
@@ -400,18 +494,17 @@ class HcloudClient(object):
         merged.update(dict((str(k), "" if v is None else str(v)) for k, v in (labels or {}).items()))
         if merged == current:
             return False
-        with self._api("labelling server %s" % server.name):
-            self._client.servers.update(server, labels=merged)
+        self._request("PUT", "servers/%d" % server.id, json={"labels": merged},
+                      doing="labelling server %s" % server.name)
         return True
 
     def _network_id(self, ref, doing):
         if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
             return int(ref)
-        with self._api(doing):
-            network = self._client.networks.get_by_name(ref)
-        if network is None:
+        found = self._request("GET", "networks", params={"name": ref}, doing=doing)["networks"]
+        if not found:
             raise HcloudError("no private network named %s in this project" % ref, code="not_found", doing=doing)
-        return network.id
+        return found[0]["id"]
 
     def power_on(self, server, wait=True, timeout=ACTION_TIMEOUT):
         """Start the server unless it runs or is starting; True when it was started."""
@@ -421,7 +514,7 @@ class HcloudClient(object):
                 self.wait_for_status(server, ("running",), timeout=timeout, doing="starting server %s" % server.name)
             return False
         doing = "starting server %s" % server.name
-        action = self._server_action(server, doing, self._client.servers.power_on, timeout)
+        action = self._server_action(server, doing, "poweron", timeout)
         if wait:
             self.wait_for_action(action, timeout=timeout, doing=doing)
             self.wait_for_status(server, ("running",), timeout=timeout, doing=doing)
@@ -433,8 +526,7 @@ class HcloudClient(object):
         if server.status == "off":
             return False
         doing = "%s server %s" % ("shutting down" if graceful else "powering off", server.name)
-        start = self._client.servers.shutdown if graceful else self._client.servers.power_off
-        action = self._server_action(server, doing, start, timeout)
+        action = self._server_action(server, doing, "shutdown" if graceful else "poweroff", timeout)
         if wait:
             self.wait_for_action(action, timeout=timeout, doing=doing)
             self.wait_for_status(server, ("off",), timeout=timeout, doing=doing)
@@ -446,8 +538,7 @@ class HcloudClient(object):
             return False
         doing = "deleting server %s" % (server.name or server.id)
         try:
-            with self._api(doing):
-                action = self._client.servers.delete(server)
+            action = self._action(self._request("DELETE", "servers/%d" % server.id, doing=doing)["action"])
         except HcloudError as exc:
             if exc.code == "not_found":
                 return False
@@ -464,19 +555,19 @@ class HcloudClient(object):
                 server.name, server.status, timeout, " or ".join(statuses)), code="timeout", doing=doing)
         return server
 
-    def _server_action(self, server, doing, start, timeout, **kwargs):
-        """Start an Action on the server; when it is ``locked`` by a running Action, wait for that and retry once."""
+    def _server_action(self, server, doing, command, timeout, **body):
+        """Start an Action on the server (POST /servers/{id}/actions/``command``); when the server is ``locked``
+        by a running Action, wait for that and try once more."""
+        path = "servers/%d/actions/%s" % (server.id, command)
         try:
-            with self._api(doing):
-                return start(server, **kwargs)
+            return self._action(self._request("POST", path, json=body, doing=doing)["action"])
         except HcloudError as exc:
             if exc.code != "locked":
                 raise
-        with self._api(doing):
-            running = self._client.servers.get_actions_list(server, status=["running"]).actions
-        self.wait_for_actions(running, timeout=timeout, doing=doing)
-        with self._api(doing):
-            return start(server, **kwargs)
+        running = self._request("GET", "servers/%d/actions" % server.id, params={"status": "running", "per_page": 50},
+                                doing=doing)["actions"]
+        self.wait_for_actions([self._action(a) for a in running], timeout=timeout, doing=doing)
+        return self._action(self._request("POST", path, json=body, doing=doing)["action"])
 
     # ---- Actions
     def wait_for_action(self, action, timeout=ACTION_TIMEOUT, doing=None):
@@ -502,11 +593,10 @@ class HcloudClient(object):
                 raise HcloudError("Actions still running after %g s: %s" % (timeout, names), code="timeout", doing=doing)
             time.sleep(self.poll_interval)
             for start in range(0, len(running), 50):  # one request per 50 Actions (the page size limit)
-                with self._api(doing or "polling Actions"):
-                    body = self._client.request(method="GET", url="/actions",
-                                                params={"id": running[start:start + 50], "per_page": 50})
+                body = self._request("GET", "actions", params={"id": running[start:start + 50], "per_page": 50},
+                                     doing=doing or "polling Actions")
                 for data in body.get("actions", []):
-                    current[data["id"]] = BoundAction(self._client.actions, data)
+                    current[data["id"]] = self._action(data)
 
     # ---- SSH keys
     def ensure_ssh_key(self, name, public_key, labels=None):
@@ -516,18 +606,19 @@ class HcloudClient(object):
         """
         fingerprint = ssh_key_fingerprint(public_key)
         doing = "ensuring SSH key %s" % name
-        with self._api(doing):
-            key = self._client.ssh_keys.get_by_fingerprint(fingerprint)
-        if key is not None:
-            return key, False
+        found = self._request("GET", "ssh_keys", params={"fingerprint": fingerprint}, doing=doing)["ssh_keys"]
+        if found:
+            return self._ssh_key(found[0]), False
+        body = {"name": name, "public_key": public_key.strip()}
+        if labels is not None:
+            body["labels"] = labels
         try:
-            with self._api(doing):
-                return self._client.ssh_keys.create(name=name, public_key=public_key.strip(), labels=labels), True
+            return self._ssh_key(self._request("POST", "ssh_keys", json=body, doing=doing)["ssh_key"]), True
         except HcloudError as exc:
             fields = [f.get("name") for f in exc.details.get("fields") or [] if isinstance(f, dict)]
             if exc.code == "uniqueness_error" and ("name" in fields or "same name" in exc.message):
-                with self._api(doing):
-                    other = self._client.ssh_keys.get_by_name(name)
+                named = self._request("GET", "ssh_keys", params={"name": name}, doing=doing)["ssh_keys"]
+                other = self._ssh_key(named[0]) if named else None
                 raise HcloudError("an SSH key named %s already exists with another key (fingerprint %s, not %s): "
                                   "choose another name or delete that key" % (
                                       name, other.fingerprint if other else "unknown", fingerprint),
@@ -557,7 +648,7 @@ class HcloudClient(object):
         changes = [(change["ip"], change["after"]) for change in self.plan_ptrs(server, ptrs)]
         for number, (ip, ptr) in enumerate(changes, 1):
             action = self._server_action(server, "%s (%s -> %s)" % (doing, ip, ptr),
-                                         self._client.servers.change_dns_ptr, timeout, ip=ip, dns_ptr=ptr)
+                                         "change_dns_ptr", timeout, ip=ip, dns_ptr=ptr)
             # Hetzner locks a server while one of its Actions runs: one change at a time
             if wait or number < len(changes):
                 self.wait_for_action(action, timeout=timeout, doing=doing)
@@ -600,7 +691,9 @@ class HcloudClient(object):
 
 
 def _ssh_key_ref(ref):
-    """An SSHKey reference from an id or a name."""
+    """What POST /servers takes for an SSH key: its id (a bound key, an int or digits) or its name."""
+    if getattr(ref, "id", None) is not None:
+        return ref.id
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        return SSHKey(id=int(ref))
-    return SSHKey(name=ref)
+        return int(ref)
+    return ref

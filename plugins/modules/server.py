@@ -106,6 +106,7 @@ options:
     default: 22
 requirements:
   - hcloud (provider hcloud) or python-digitalocean (provider digitalocean) on the controller
+  - httpx and tenacity on the controller
 extends_documentation_fragment:
   - coldrig.infra.cloud
   - ansible.builtin.action_common_attributes

@@ -50,7 +50,8 @@ Errors: 401 ``unauthorized`` ("Unable to authenticate you"), 404 ``not_found``, 
 ``unprocessable_entity`` (messages that name the field and the reason), 400 ``bad_request``
 (a body that is not a JSON object; ``POST /tags`` with an invalid name answers the
 documented ``{"error", "messages", "root_causes"}`` shape instead), 429
-``too_many_requests``; ``fail_next`` injects 429 and 5xx answers.
+``too_many_requests``; ``fail_next`` injects 429 and 5xx answers, ``fail_after_next`` a 5xx given
+after the request was served (a droplet made, its answer lost).
 
 Simplified on purpose:
 
@@ -437,11 +438,18 @@ class DigitalOceanSimulator(ApiSimulator):
                 self._action_polls = int(polls)
 
     def fail_next(self, status: int = 429, error_id: str | None = None, times: int = 1,
-                  retry_after: int | None = None, path: str | None = None) -> None:
-        """Answer the next ``times`` requests (those whose path contains ``path``, if given) with ``status``
-        (429 or 5xx) instead of serving them."""
+                  retry_after: int | None = None, path: str | None = None, skip: int = 0) -> None:
+        """Answer the next ``times`` requests (those whose path contains ``path``, if given; after letting
+        ``skip`` of them through) with ``status`` (429 or 5xx) instead of serving them."""
         self._check_injectable(status)
-        self._inject((status, error_id, retry_after), times, path)
+        self._inject((status, error_id, retry_after), times, path, skip)
+
+    def fail_after_next(self, method: str, path: str, status: int = 500, error_id: str | None = None) -> None:
+        """Serve the next ``method`` request to ``path`` (e.g. ``POST /droplets``), then answer it with ``status``
+        (5xx) instead: the droplet is made, and the client is told it failed."""
+        if not 500 <= status <= 599:
+            raise ValueError("fail_after_next injects 5xx answers")
+        self._inject_late((status, error_id, None), method, API_PREFIX + path)
 
     def fail_next_action(self, action_type: str | None = None) -> None:
         """The next action started (of ``action_type``, if given) ends ``errored`` instead of ``completed``."""
@@ -469,6 +477,9 @@ class DigitalOceanSimulator(ApiSimulator):
                 self._settle()
                 self._base = "http://%s%s" % (host_header or "%s:%d" % self._server_address(), API_PREFIX)
                 status, answer = handler(params, query, payload)
+                late = self._take_late_fault(method, path)
+                if late is not None:
+                    raise _fault(*late)
             except ApiError as exc:
                 out_headers.update(exc.headers)
                 status = exc.status

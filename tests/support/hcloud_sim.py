@@ -45,7 +45,8 @@ Errors: 401 ``unauthorized``, 404 ``not_found``, 400 ``invalid_input`` (message
 ``invalid input in field '<field>': <reason>``, ``details.fields``), 400 ``json_error``,
 409 ``uniqueness_error``, 423 ``locked``, 429 ``rate_limit_exceeded``; ``fail_next``
 injects 429 and 5xx answers (502/504 as a gateway's plain-text page, the others in the
-JSON envelope).
+JSON envelope), ``fail_after_next`` a 5xx given after the request was served (a server made,
+its answer lost).
 
 Simplified on purpose:
 
@@ -517,10 +518,18 @@ class HcloudSimulator(ApiSimulator):
             self._action_polls = int(polls) if polls is not None else None
 
     def fail_next(self, status: int = 429, code: str | None = None, times: int = 1,
-                  retry_after: int | None = None) -> None:
-        """Answer the next ``times`` requests with ``status`` (429 or 5xx) instead of serving them."""
+                  retry_after: int | None = None, path: str | None = None, skip: int = 0) -> None:
+        """Answer the next ``times`` requests (those whose path contains ``path``, if given; after letting
+        ``skip`` of them through) with ``status`` (429 or 5xx) instead of serving them."""
         self._check_injectable(status)
-        self._inject((status, code, retry_after), times)
+        self._inject((status, code, retry_after), times, path, skip)
+
+    def fail_after_next(self, method: str, path: str, status: int = 500, code: str | None = None) -> None:
+        """Serve the next ``method`` request to ``path`` (e.g. ``POST /servers``), then answer it with ``status``
+        (5xx) instead: the server is made, and the client is told it failed."""
+        if not 500 <= status <= 599:
+            raise ValueError("fail_after_next injects 5xx answers")
+        self._inject_late((status, code, None), method, API_PREFIX + path)
 
     def fail_next_action(self, code: str = "action_failed", message: str = "Action failed") -> None:
         """The next Action started ends in ``error`` with this code and message instead of ``success``."""
@@ -545,6 +554,9 @@ class HcloudSimulator(ApiSimulator):
                 payload = _json_body(body) if method in ("POST", "PUT") else {}
                 self._tick()
                 status, answer = handler(params, query, payload)
+                late = self._take_late_fault(method, url.path)
+                if late is not None:
+                    raise _fault(*late)
                 if isinstance(answer, dict) and "meta" in answer:
                     out_headers.update(_link_header(host_header, url.path, query, answer["meta"]["pagination"]))
             except ApiError as exc:

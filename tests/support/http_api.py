@@ -51,6 +51,7 @@ class ApiSimulator:
         self._lock = threading.RLock()
         self._log: list[dict[str, Any]] = []
         self._faults: collections.deque[tuple[str | None, Any]] = collections.deque()
+        self._late_faults: list[tuple[str, str, Any]] = []
         self._routes: list[Route] = []
         self._server: _HttpServer | None = None
         self._thread: threading.Thread | None = None
@@ -123,13 +124,30 @@ class ApiSimulator:
         if status != 429 and not 500 <= status <= 599:
             raise ValueError("fail_next injects 429 and 5xx answers; other errors come from real requests")
 
-    def _inject(self, fault: Any, times: int = 1, path: str | None = None) -> None:
-        """Queue ``fault`` for the next ``times`` requests (those whose path contains ``path``, if given)."""
+    def _inject(self, fault: Any, times: int = 1, path: str | None = None, skip: int = 0) -> None:
+        """Queue ``fault`` for the next ``times`` requests (those whose path contains ``path``, if given),
+        after letting ``skip`` such requests through (e.g. ``skip=1``: the second page of a listing fails)."""
         with self._lock:
-            self._faults.extend([(path, fault)] * times)
+            self._faults.extend([(path, None)] * skip + [(path, fault)] * times)
+
+    def _inject_late(self, fault: Any, method: str, path: str) -> None:
+        """Queue ``fault`` as the answer to the next ``method`` request whose path ends in ``path``, given after
+        the request was served: what a client sees when the API acted and its answer was lost in a gateway."""
+        with self._lock:
+            self._late_faults.append((method, path, fault))
+
+    def _take_late_fault(self, method: str, path: str) -> Any:
+        """The first late fault queued for ``method`` ``path``, taken off the queue; None when there is none."""
+        with self._lock:
+            for index, (verb, where, fault) in enumerate(self._late_faults):
+                if verb == method and path.rstrip("/").endswith(where):
+                    del self._late_faults[index]
+                    return fault
+        return None
 
     def _take_fault(self, path: str) -> Any:
-        """The first queued fault for a request to ``path``, taken off the queue; None when there is none."""
+        """The first queued fault for a request to ``path``, taken off the queue; None when there is none
+        (or when the first one queued for it is a request to let through)."""
         with self._lock:
             for index, (where, fault) in enumerate(self._faults):
                 if where is None or where in path:

@@ -111,6 +111,22 @@ def test_fail_next_answers_429_or_5xx_in_the_error_envelope_then_serves_again(si
         sim.fail_next(404)
 
 
+def test_fail_after_next_makes_the_droplet_then_answers_500(sim, api):
+    sim.fail_after_next("POST", "/droplets", 500)
+    assert api.get("/droplets").status_code == 200  # a GET to the path is not the POST it waits for
+    failed = api.post("/droplets", json=CREATE)
+    assert failed.status_code == 500 and failed.json()["id"] == "server_error"
+    assert [d["name"] for d in api.get("/droplets").json()["droplets"]] == [CREATE["name"]]
+
+
+def test_fail_next_with_skip_lets_the_first_pages_through(sim, api):
+    sim.add_droplets(["web-%d" % i for i in range(3)])
+    sim.fail_next(503, path="/droplets", skip=1)
+    assert api.get("/droplets", params={"per_page": 1, "page": 1}).status_code == 200
+    assert api.get("/droplets", params={"per_page": 1, "page": 2}).status_code == 503
+    assert api.get("/droplets", params={"per_page": 1, "page": 2}).status_code == 200
+
+
 def test_fail_next_with_a_path_only_hits_matching_requests(sim, api):
     sim.fail_next(500, path="/actions")
     assert api.get("/account").status_code == 200

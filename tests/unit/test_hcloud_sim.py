@@ -425,6 +425,24 @@ def test_fail_next_answers_429_with_retry_after_then_serves_again(sim, api):
     assert sim.request_count == 0
 
 
+def test_fail_after_next_makes_the_server_then_answers_500(sim, api):
+    sim.fail_after_next("POST", "/servers", 500)
+    assert api.get("/servers").status_code == 200  # a GET to the path is not the POST it waits for
+    _error(api.post("/servers", json={"name": "mx1", "server_type": "cx22", "image": "debian-12"}), 500, "server_error")
+    assert [s["name"] for s in api.get("/servers").json()["servers"]] == ["mx1"]
+    _error(api.post("/servers", json={"name": "mx1", "server_type": "cx22", "image": "debian-12"}),
+           409, "uniqueness_error")  # served again: the name is taken
+
+
+def test_fail_next_with_skip_lets_the_first_pages_through(sim, api):
+    for i in range(3):
+        sim.add_server("mx%d" % i)
+    sim.fail_next(503, path="/servers", skip=1)
+    assert api.get("/servers", params={"per_page": 1, "page": 1}).status_code == 200
+    _error(api.get("/servers", params={"per_page": 1, "page": 2}), 503, "unavailable")
+    assert api.get("/servers", params={"per_page": 1, "page": 2}).status_code == 200
+
+
 def test_fail_next_5xx_answers_the_envelope_or_a_gateway_page(sim, api):
     sim.fail_next(503)
     _error(api.get("/servers"), 503, "unavailable")

@@ -6,7 +6,8 @@ import time
 import pytest
 import yaml
 
-from ansible_collections.coldrig.infra.plugins.module_utils import cloud
+from ansible_collections.coldrig.infra.plugins.module_utils import cloud, validate
+from ansible_collections.coldrig.infra.plugins.module_utils import digitalocean as do
 from ansible_collections.coldrig.infra.plugins.module_utils.cloud import CloudError
 from tests.support.banner import BannerServer, closed_port
 from tests.support.digitalocean_sim import DigitalOceanSimulator
@@ -93,3 +94,26 @@ def test_a_digitalocean_label_with_a_new_value_replaces_its_old_tags():
         assert nodes.set_labels(droplet, {"coldrig_fleet": "eu-2", "web": ""}) is True
         assert sorted(sim.droplet("mx1.example.com")["tags"]) == ["coldrig_fleet:eu-2", "coldrig_role:mta", "web"]
         assert nodes.plan_labels(nodes.find("mx1.example.com"), {"coldrig_fleet": "eu-2"})[1] == {}
+
+
+# ------------------------------------------------ one rule for host names
+HOST_NAMES = ["mx1.outreach-example.com", "MX1.Example.COM.", "example.com", "mx1", "mx_1.example.com",
+              "-mx.example.com", "mx-.example.com", "10.0.0.1", "a." + "b" * 64 + ".com", "mx1..example.com",
+              "mx1.example.com..", ".mx1.example.com", "mx1.example.123", "xn--bcher-kva.example", " mx1.example.com ",
+              "a." * 126 + "com"]
+
+
+@pytest.mark.parametrize("name", HOST_NAMES)
+def test_server_rdns_and_the_digitalocean_client_judge_host_names_by_the_one_validator(name):
+    valid = validate.fqdn_problem(name) is None
+    assert do.is_fqdn(name) is valid
+    if valid:
+        assert cloud.check_fqdn(name) == validate.normalise_name(name)
+    else:
+        with pytest.raises(cloud.CloudError, match=r"^name: .* is not a fully qualified domain name \(it "):
+            cloud.check_fqdn(name)
+
+
+def test_a_mail_host_with_two_trailing_dots_is_refused_as_the_spec_checker_refuses_it():
+    with pytest.raises(cloud.CloudError, match="has an empty label"):
+        cloud.check_fqdn("mx1.example.com..")

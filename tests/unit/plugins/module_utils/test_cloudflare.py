@@ -212,12 +212,14 @@ def test_exhausted_retries_raise_with_the_last_status_and_cloudflares_code(sim, 
     assert str(caught.value) == "Cloudflare API error 502: Bad Gateway (HTTP 502 on GET /zones, after 3 attempts)"
 
 
-def test_a_429_retry_after_longer_than_max_wait_is_capped(sim, zone_id):
+def test_a_429_retry_after_longer_than_max_wait_fails_at_once_saying_when_the_limit_resets(sim, zone_id):
     sim.fail_next(1, status=429, retry_after=30)
     start = time.monotonic()
-    with _client(sim, max_wait=0.2) as api:
-        assert api.zone_id(ZONE) == zone_id
-    assert api.request_count == 2 and time.monotonic() - start < 1.0
+    with _client(sim, max_wait=0.2) as api, pytest.raises(CloudflareError) as caught:
+        api.zone_id(ZONE)
+    assert api.request_count == 1 and time.monotonic() - start < 1.0
+    assert caught.value.status == 429
+    assert str(caught.value).endswith("; the limit resets in 30 s, longer than the 0.2 s this client waits")
 
 
 def test_connection_failures_are_retried_then_raised_without_an_http_status():

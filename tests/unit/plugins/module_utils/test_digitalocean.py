@@ -194,7 +194,7 @@ def test_an_unreachable_endpoint_is_named_without_the_token():
     client = DigitalOceanClient(TOKEN, api_endpoint="http://127.0.0.1:%d/v2" % port, timeout=2, max_retries=0)
     with pytest.raises(DigitalOceanError) as caught:
         client.account()
-    assert "cannot reach the DigitalOcean API at http://127.0.0.1:%d/v2: ConnectionError" % port in str(caught.value)
+    assert "cannot reach the DigitalOcean API at http://127.0.0.1:%d/v2: ConnectError" % port in str(caught.value)
     assert TOKEN not in str(caught.value) and caught.value.status is None
 
 
@@ -336,6 +336,7 @@ def test_a_graceful_power_off_shuts_down_and_only_cuts_power_when_needed(sim, cl
 
 
 def test_an_action_on_a_droplet_with_a_pending_event_waits_for_it_then_runs(sim, client):
+    sim.set_action_duration(seconds=1.0, action_type="create")  # long enough to be pending however busy the machine
     droplet = client.create_droplet("mx1.example.test", "s-1vcpu-1gb", "debian-12-x64", wait=False)
     assert client.power_off(droplet) is True  # the create action is still in progress at first
     assert [(a["type"], a["status"]) for a in sim.actions()] == [("create", "completed"), ("power_off", "completed")]
@@ -464,3 +465,20 @@ def test_a_failed_get_is_retried_but_a_failed_create_is_not(sim, client, slept):
         client.create_droplet("mx1.example.test", "s-1vcpu-1gb", "debian-12-x64")
     assert caught.value.status == 500 and caught.value.attempts == 1
     assert _writes(sim) == [("POST", "/v2/droplets")] and sim.droplets() == []
+
+
+# ------------------------------------------- a create whose answer is lost
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_a_create_answered_5xx_after_the_droplet_was_made_carries_on_with_that_droplet(sim, client, slept, status):
+    sim.fail_after_next("POST", "/droplets", status)
+    droplet = client.create_droplet("mx1.example.test", "s-1vcpu-1gb", "debian-12-x64")
+    assert droplet.name == "mx1.example.test" and droplet.status == "active"
+    assert [d["name"] for d in sim.droplets()] == ["mx1.example.test"]  # one droplet: the POST was not repeated
+    assert _writes(sim) == [("POST", "/v2/droplets")]
+
+
+def test_a_create_answered_500_without_a_droplet_says_none_was_made(sim, client, slept):
+    sim.fail_next(500, path="/droplets")
+    with pytest.raises(DigitalOceanError, match="no droplet named mx1.example.test was made: run again"):
+        client.create_droplet("mx1.example.test", "s-1vcpu-1gb", "debian-12-x64")
+    assert sim.droplets() == []

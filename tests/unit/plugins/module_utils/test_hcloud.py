@@ -5,10 +5,10 @@ import socket
 import time
 from collections.abc import Iterator
 
-import hcloud._client
 import pytest
 
 from ansible_collections.coldrig.infra.plugins.module_utils import hcloud as hc
+from ansible_collections.coldrig.infra.plugins.module_utils import retry
 from ansible_collections.coldrig.infra.plugins.module_utils.hcloud import HcloudClient, HcloudError
 from tests.support.hcloud_sim import HcloudSimulator
 
@@ -31,9 +31,9 @@ def client(sim) -> HcloudClient:
 
 @pytest.fixture
 def no_backoff(monkeypatch) -> list[float]:
-    """The hcloud library's retry sleeps, recorded instead of slept."""
+    """The client's retry sleeps (retry.py's policy), recorded instead of slept."""
     slept: list[float] = []
-    monkeypatch.setattr(hcloud._client.time, "sleep", slept.append)
+    monkeypatch.setattr(retry.time, "sleep", slept.append)
     return slept
 
 
@@ -73,9 +73,10 @@ def test_an_unreachable_endpoint_is_one_error_that_names_it_and_not_the_token():
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    client = HcloudClient(TOKEN, api_endpoint="http://127.0.0.1:%d/v1" % port, timeout=2)
+    client = HcloudClient(TOKEN, api_endpoint="http://127.0.0.1:%d/v1" % port, timeout=2, max_retries=1, max_wait=0.01)
     with pytest.raises(HcloudError) as caught:
         client.list_servers()
+    assert caught.value.attempts == 2  # a connection never made is retried, whatever the method
     assert "cannot reach the Hetzner Cloud API at http://127.0.0.1:%d/v1" % port in str(caught.value)
     assert "Connection refused" in str(caught.value) and TOKEN not in str(caught.value)
 
@@ -86,7 +87,7 @@ def test_an_endpoint_that_is_not_a_url_is_refused():
 
 
 # ---------------------------------------------------- retries and errors
-def test_a_429_is_retried_by_the_hcloud_library_and_then_succeeds(sim, client, no_backoff):
+def test_a_429_is_retried_and_then_succeeds(sim, client, no_backoff):
     sim.add_server("mx1")
     sim.fail_next(429)
     assert [s.name for s in client.list_servers()] == ["mx1"]
@@ -99,17 +100,43 @@ def test_429_until_the_retries_run_out_is_an_error_with_code_and_status(sim, cli
     with pytest.raises(HcloudError) as caught:
         client.list_servers()
     assert (caught.value.code, caught.value.status) == ("rate_limit_exceeded", 429)
-    assert sim.request_count == 6 and len(no_backoff) == 5  # the library tries 1 + 5 times
+    assert sim.request_count == 6 and len(no_backoff) == 5  # 1 + 5 tries, as every client
+    assert "(rate_limit_exceeded, HTTP 429, after 6 attempts, correlation id " in str(caught.value)
 
 
-def test_a_gateway_error_page_is_retried_and_a_503_is_reported(sim, client, no_backoff):
+def test_a_429_waits_as_long_as_retry_after_says(sim, client, no_backoff):
+    sim.fail_next(429, retry_after=3, times=2)
+    assert client.list_servers() == []
+    assert no_backoff == [3.0, 3.0]
+
+
+def test_a_500_and_a_503_on_a_read_are_retried_like_the_other_clients(sim, client, no_backoff):
     sim.fail_next(502)
     assert client.list_servers() == []
+    sim.fail_next(500)
     sim.fail_next(503)
+    assert client.list_servers() == []
+    assert [entry["status"] for entry in sim.request_log] == [502, 200, 500, 503, 200]
+    assert len(no_backoff) == 3 and all(0.5 <= wait <= 1.5 for wait in no_backoff)
+
+
+def test_a_5xx_that_survives_the_retries_is_reported_with_code_status_and_attempts(sim, no_backoff):
+    client = HcloudClient(TOKEN, api_endpoint=sim.base_url, timeout=5, max_retries=2)
+    sim.fail_next(503, times=3)
     with pytest.raises(HcloudError) as caught:
         client.list_servers()
     assert (caught.value.code, caught.value.status) == ("unavailable", 503)
-    assert "listing servers: Service Unavailable (injected by the simulator) (unavailable, HTTP 503" in str(caught.value)
+    assert str(caught.value).startswith("listing servers: Service Unavailable (injected by the simulator) "
+                                        "(unavailable, HTTP 503, after 3 attempts, correlation id ")
+
+
+def test_a_failed_action_post_is_not_repeated(sim, client, no_backoff):
+    sim.add_server("mx1", status="off")
+    server = client.get_server_by_name("mx1")
+    sim.fail_next(500, path="/actions/poweron")
+    with pytest.raises(HcloudError) as caught:
+        client.power_on(server)
+    assert caught.value.status == 500 and caught.value.attempts == 1 and no_backoff == []
 
 
 # ----------------------------------------------------------- listing
@@ -255,6 +282,7 @@ def test_set_ptrs_sets_ipv4_and_ipv6_in_turn_and_none_resets(sim, client):
     ipv4, ipv6 = server.public_net.ipv4.ip, hc.first_ipv6_address(server.public_net.ipv6.ip)
     assert client.set_ptrs(server, {ipv4: "mx1.example.com", ipv6: "mx1.example.com"}) is True
     assert client.get_ptrs(client.reload(server)) == {ipv4: "mx1.example.com", ipv6: "mx1.example.com"}
+    sim.set_action_duration(seconds=1.0)  # long enough to be running however busy the machine
     assert client.set_ptr(server, ipv6, None, wait=False) is True
     sim.reset_metrics()
     # the IPv6 reset still runs: Hetzner answers "locked", the client waits for that Action and retries
@@ -305,3 +333,40 @@ def test_update_labels_merges_and_writes_only_when_a_value_differs(sim, client):
 def test_default_ipv4_ptr_is_hetzners_static_name():
     assert hc.default_ipv4_ptr("198.51.100.7") == "static.7.100.51.198.clients.your-server.de"
     assert hc.first_ipv6_address("2001:db8:0:1::/64") == "2001:db8:0:1::1"
+
+
+# ------------------------------------------- a create whose answer is lost
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_create_answered_5xx_after_the_server_was_made_carries_on_with_that_server(sim, client, no_backoff, status):
+    sim.fail_after_next("POST", "/servers", status)
+    server = client.create_server("mx1", "cx22", "debian-12", location="nbg1", labels={"coldrig_role": "mta"})
+    assert server.name == "mx1" and server.status == "running"
+    assert [s["name"] for s in sim.servers()] == ["mx1"]
+    assert _writes(sim) == [("POST", "/v1/servers")]  # the POST was not repeated
+
+
+def test_a_create_answered_500_without_a_server_says_none_was_made(sim, client, no_backoff):
+    sim.fail_next(500, path="/servers")
+    with pytest.raises(HcloudError) as caught:
+        client.create_server("mx1", "cx22", "debian-12")
+    assert caught.value.status == 500 and caught.value.attempts == 1
+    assert "no server named mx1 was made: run again" in str(caught.value)
+    assert sim.servers() == []
+
+
+def test_a_create_refused_with_a_4xx_is_not_looked_up(sim, client):
+    with pytest.raises(HcloudError) as caught:
+        client.create_server("mx1", "nope", "debian-12")
+    assert caught.value.status == 400
+    assert _writes(sim) == [("POST", "/v1/servers")] and len(sim.requests) == 1
+
+
+def test_a_create_answered_500_whose_lookup_fails_too_says_the_server_may_have_been_made(sim, no_backoff):
+    client = HcloudClient(TOKEN, api_endpoint=sim.base_url, timeout=5, poll_interval=0.01, max_retries=1)
+    sim.fail_after_next("POST", "/servers", 500)
+    sim.fail_next(503, times=2, path="/servers", skip=1)  # the POST is served, the two lookups fail
+    with pytest.raises(HcloudError) as caught:
+        client.create_server("mx1", "cx22", "debian-12")
+    assert caught.value.status == 500
+    assert "the server may have been made, and looking for it failed too (" in str(caught.value)
+    assert [s["name"] for s in sim.servers()] == ["mx1"]
