@@ -77,6 +77,8 @@ bench: venv
 	@$(BIN)/python bench/dns_cloudflare.py
 	@$(BIN)/python bench/cloud_inventory.py
 	@$(BIN)/python bench/harden.py
+	@$(BIN)/python bench/onboard.py
+	@$(BIN)/python bench/mailboxes.py
 
 lab-down: venv
 	@$(BIN)/coldrig lab down
