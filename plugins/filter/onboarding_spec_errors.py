@@ -82,6 +82,7 @@ from ansible_collections.coldrig.infra.plugins.module_utils.onboarding_spec impo
     dkim_selector_errors,
     dns_errors,
     domain_errors,
+    provider_ttl_errors,
     quota_errors,
 )
 
@@ -99,6 +100,7 @@ def onboarding_spec_errors(domains, backend=_UNSET, dns=_UNSET, mail_host=None, 
         errors += backend_errors(backend)
     if dns is not _UNSET:
         errors += dns_errors(dns)
+        errors += provider_ttl_errors(domains, dns)
     return errors
 
 

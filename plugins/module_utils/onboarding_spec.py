@@ -157,6 +157,31 @@ def domain_errors(domains, mail_host=None, ipv4=None, ipv6=None, defaults=None, 
     return errors
 
 
+def provider_ttl_errors(domains, dns, variable="coldrig_domains"):
+    """TTLs of the domains that their DNS provider does not take (Cloudflare: 1 or 60 to 86400).
+
+    The record builder allows what DNS allows; a provider may allow less, and dns_records would
+    refuse it only at the push, after the nodes were changed.
+    """
+    from ansible_collections.coldrig.infra.plugins.module_utils.dns_records import TTL_RANGES  # pylint: disable=import-outside-toplevel
+
+    provider = dns.get("provider") if isinstance(dns, dict) else None
+    if provider not in TTL_RANGES or not isinstance(domains, list):
+        return []
+    low, high, automatic = TTL_RANGES[provider]
+    errors = []
+    for index, domain in enumerate(domains):
+        if not isinstance(domain, dict) or domain.get("ttl") in (None, ""):
+            continue
+        ttl = validate.as_int(domain["ttl"])
+        if ttl is not None and ttl != automatic and not low <= ttl <= high:
+            errors.append(_problem("%s[%d] (%s).ttl" % (variable, index, domain.get("name")), domain["ttl"],
+                                   "is more than the DNS provider %s takes (%d to %d seconds)" % (provider, low, high)
+                                   if ttl > high else "is less than the DNS provider %s takes (%d to %d seconds)"
+                                   % (provider, low, high)))
+    return errors
+
+
 def backend_errors(backend, variable="coldrig_backend"):
     if backend in BACKENDS:
         return []

@@ -196,3 +196,15 @@ def test_local_parts_follow_the_rules_of_the_mailboxes_module(local):
 def test_a_domain_name_is_checked_by_the_shared_validator():
     problems = check([{"name": "bad_domain.test"}])
     assert problems == ["coldrig_domains[0].name: 'bad_domain.test' %s" % validate.domain_problem("bad_domain.test")]
+
+
+def test_a_ttl_the_dns_provider_does_not_take_is_refused_before_any_change():
+    from ansible_collections.coldrig.infra.plugins.filter.onboarding_spec_errors import onboarding_spec_errors
+
+    domains = [{"name": "a.example.com", "ttl": 172800}, {"name": "b.example.com", "ttl": 300}]
+    cloudflare = {"provider": "cloudflare", "api_token": "t"}
+    errors = onboarding_spec_errors(domains, dns=cloudflare)
+    assert errors == ["coldrig_domains[0] (a.example.com).ttl: 172800 is more than the DNS provider cloudflare "
+                      "takes (60 to 86400 seconds)"]
+    rfc2136 = {"provider": "rfc2136", "server": "ns1.example.net", "tsig_key_name": "k", "tsig_key_secret": "c2VjcmV0"}
+    assert onboarding_spec_errors(domains, dns=rfc2136) == []
