@@ -375,7 +375,9 @@ def test_idempotency_key_returns_the_same_job_and_an_exact_replay_is_refused(ser
 def test_two_jobs_for_the_same_node_are_serialised_and_on_busy_refuse_gets_409(server):
     slow = {"coldrig_domains": [{"name": "example.com", "mailboxes": 20}]}
     first = server.submit(nodes=["node2"], **slow).json()["id"]
-    second = server.submit(nodes=["node2"]).json()["id"]
+    second_response = server.submit(nodes=["node2"])
+    assert second_response.status_code == 202, second_response.text
+    second = second_response.json()["id"]
     refused = server.submit(nodes=["node2"], on_busy="refuse")
     assert refused.status_code == 409 and "node2" in refused.json()["detail"]
     assert server.job(second)["state"] == "queued"
