@@ -77,5 +77,5 @@ def test_a_bad_item_fails_naming_its_index_and_field(tmp_path):
     failed = run_module("coldrig.infra.mailboxes",
                         box_args(tmp_path, mailboxes=[{"local_part": "ann", "name": "Ann"}, {"local_part": "b:ob"}]))
     assert failed["failed"]
-    assert failed["msg"].startswith("mailboxes[1].local_part: 'b:ob' is not a valid local part: ':' not allowed")
+    assert failed["msg"].startswith("mailboxes[1].local_part: 'b:ob' has ':': only lower-case")
     assert not os.listdir(tmp_path)
