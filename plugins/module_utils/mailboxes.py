@@ -820,6 +820,8 @@ class DomainRun:
                 box["password"] = self.passwords[local]
             if self.p["plan"] or self.p["password_hashes"] is not None:
                 box["new_password"] = local in self.added or local in self.rotated
+            if self.p["plan"]:
+                # Only a read-only call returns hashes: Ansible would mask those equal to a no_log password_hashes value.
                 box["hash"] = stored_hash(entry["password"])
             boxes.append(box)
         after = [box["email"] for box in boxes]

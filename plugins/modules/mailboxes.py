@@ -24,11 +24,12 @@ description:
     warns when the task is not C(no_log). Nothing secret is in the diff, the options or the node's logs.
   - B(Crash-safe handoff) (what C(playbooks/mailboxes.yml) does) - a plaintext password that exists only in a
     result is lost when the run is killed before the controller stored it. So first call the module with
-    O(plan=true) (read-only): it returns every mailbox with its stored RV(mailboxes[].hash) and
+    O(plan=true) (read-only) - it returns every mailbox with its stored RV(mailboxes[].hash) and
     RV(mailboxes[].new_password) set for each one the call would create or give a new password (generated names
     included). The controller makes those passwords, stores them (mode C(0600)) and calls the module again with the
-    same options and O(password_hashes), the SHA512-CRYPT hashes of those passwords: the node receives hashes only,
-    and no password is in the result.
+    same options and O(password_hashes), the SHA512-CRYPT hashes of those passwords - the node receives hashes only,
+    and no password is in the result. A last O(plan=true) call returns the hashes the node now holds, against which
+    the controller confirms its stored passwords.
   - Idempotent. Existing mailboxes keep their passwords; a re-run adds only what is missing; an unchanged
     re-run rewrites nothing (the users file is byte-identical) and returns no password.
   - Backend C(postfix) (Postfix + Dovecot; role C(coldrig.infra.postfix)) keeps one Dovecot passwd-file per
@@ -123,7 +124,9 @@ options:
         no password and returns none; a mailbox it would create or rotate without a hash here is an error.
       - With a count, the new mailboxes are the local parts of this mapping that the domain has never used (those
         the O(plan=true) call named), in sorted order, as many as the count lacks.
-      - The result then has RV(mailboxes[].hash) and RV(mailboxes[].new_password), as with O(plan).
+      - The result then has RV(mailboxes[].new_password). To confirm what the node holds, call the module with
+        O(plan=true) again - it returns RV(mailboxes[].hash) (this call cannot, as Ansible masks every returned value
+        equal to one of this option's).
     type: dict
   remove_maildir:
     description:
@@ -291,11 +294,11 @@ mailboxes:
       returned: with O(plan) or O(password_hashes)
     hash:
       description:
-        - The SHA512-CRYPT hash (C($6$...)) stored for the mailbox on the node after the call (before it, with
-          O(plan)); V(null) for a mailbox not made yet, or a line whose password is in another scheme.
+        - The SHA512-CRYPT hash (C($6$...)) the node holds for the mailbox; V(null) for a mailbox not made yet, or a
+          line whose password is in another scheme (never shown).
         - The controller checks the passwords it has against it.
       type: str
-      returned: with O(plan) or O(password_hashes)
+      returned: with O(plan)
 added:
   description: Addresses created (to be created, in check mode).
   returned: always

@@ -49,7 +49,8 @@ def handoff(node, credentials, stop_after=None, **options):
     assert not any("password" in box for box in applied["mailboxes"])  # the node never sees a password
     if stop_after == "apply":
         return credentials
-    return {"mailboxes": mailbox_credentials(applied["mailboxes"], credentials["mailboxes"], "confirm")}
+    held, _ = mb.run(dict(options, plan=True))
+    return {"mailboxes": mailbox_credentials(held["mailboxes"], credentials["mailboxes"], "confirm")}
 
 
 def assert_every_password_is_known(node, credentials, count):
