@@ -26,7 +26,7 @@ DOMAIN = "send.example.test"
 
 def box_args(tmp_path, **extra):
     args = {"domain": DOMAIN, "users_dir": str(tmp_path / "users"), "state_dir": str(tmp_path / "state"),
-            "mail_root": str(tmp_path / "mail"), "vmail_user": pwd.getpwuid(os.getuid()).pw_name,
+            "mail_root": str(tmp_path / "mail"), "vmail_user": pwd.getpwuid(os.getuid()).pw_name if os.getuid() else "nobody",
             "group": grp.getgrgid(os.getgid()).gr_name}
     args.update(extra)
     return args
