@@ -71,8 +71,8 @@ def playbook(args, extra, label, kill_at=None):
             break
     rest = proc.stdout.read() if not killed else ""
     proc.wait(timeout=600)
-    print("  %-36s rc=%-4s %5.1fs%s" % (label, proc.returncode,
-                                         time.monotonic() - started, " (killed)" if killed else ""))
+    seconds = time.monotonic() - started
+    print("  %-36s rc=%-4s %5.1fs%s" % (label, proc.returncode, seconds, " (killed)" if killed else ""))
     return proc.returncode, "".join(lines) + rest, killed
 
 

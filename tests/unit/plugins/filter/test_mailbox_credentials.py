@@ -39,17 +39,17 @@ def node_hashes(node) -> dict[str, str]:
 def handoff(node, credentials, stop_after=None, **options):
     """The play's four steps for one domain; returns the credentials file as it is when the run stops."""
     options = dict(node, **options)
-    planned, _ = mb.run(dict(options, plan=True))
+    planned, _warns = mb.run(dict(options, plan=True))
     if stop_after == "plan":
         return credentials
     credentials = {"mailboxes": mailbox_credentials(planned["mailboxes"], credentials.get("mailboxes", []), "plan")}
     if stop_after == "pending":
         return credentials
-    applied, _ = mb.run(dict(options, password_hashes=mailbox_password_hashes(credentials["mailboxes"])))
+    applied, _warns = mb.run(dict(options, password_hashes=mailbox_password_hashes(credentials["mailboxes"])))
     assert not any("password" in box for box in applied["mailboxes"])  # the node never sees a password
     if stop_after == "apply":
         return credentials
-    held, _ = mb.run(dict(options, plan=True))
+    held, _warns = mb.run(dict(options, plan=True))
     return {"mailboxes": mailbox_credentials(held["mailboxes"], credentials["mailboxes"], "confirm")}
 
 

@@ -546,7 +546,7 @@ def test_the_module_reports_errors_and_check_mode(node, run_module):
 def test_the_module_accepts_exactly_the_quotas_the_spec_checker_accepts(node, quota):
     from ansible_collections.coldrig.infra.plugins.module_utils import validate
     if validate.quota_problem(quota) is None:
-        result, _ = run(node, mailboxes=1, quota=quota)
+        result, _warns = run(node, mailboxes=1, quota=quota)
         assert result["mailboxes"][0]["quota"] == validate.normalise_quota(quota)
     else:
         with pytest.raises(mb.MailboxError, match="^quota: "):
@@ -561,7 +561,7 @@ def sha512(password):
 def test_plan_is_read_only_and_names_the_mailboxes_that_need_a_password(node, tmp_path):
     run(node, mailboxes=2)
     before = snapshot(node)
-    planned, _ = run(node, mailboxes=5, plan=True)
+    planned, _warns = run(node, mailboxes=5, plan=True)
     assert not planned["changed"] and snapshot(node) == before and len(planned["added"]) == 3
     new = [box for box in planned["mailboxes"] if box["new_password"]]
     assert sorted(box["email"] for box in new) == planned["added"] and all(box["hash"] is None for box in new)
@@ -573,7 +573,7 @@ def test_plan_is_read_only_and_names_the_mailboxes_that_need_a_password(node, tm
 def test_with_password_hashes_the_node_gets_exactly_those_hashes_for_the_planned_names(node):
     run(node, mailboxes=2)
     old = hashes(node)
-    planned, _ = run(node, mailboxes=5, plan=True)
+    planned, _warns = run(node, mailboxes=5, plan=True)
     given = {box["local_part"]: sha512("pw-" + box["local_part"]) for box in planned["mailboxes"] if box["new_password"]}
     applied, warns = run(node, mailboxes=5, password_hashes=given)
     assert applied["changed"] and applied["added"] == planned["added"] and not warns
@@ -584,7 +584,7 @@ def test_with_password_hashes_the_node_gets_exactly_those_hashes_for_the_planned
     assert {email: stored[email] for email in old} == old
     names = {box["email"]: box["name"] for box in planned["mailboxes"]}
     assert all(names[box["email"]] == box["name"] for box in applied["mailboxes"])
-    again, _ = run(node, mailboxes=5, password_hashes={})
+    again, _warns = run(node, mailboxes=5, password_hashes={})
     assert not again["changed"]
 
 
@@ -595,10 +595,10 @@ def test_a_mailbox_to_create_without_a_hash_is_an_error_that_names_it_and_writes
 
 
 def test_rotate_mailboxes_gives_only_the_named_mailbox_a_new_hash(node):
-    made, _ = run(node, mailboxes=3)
+    made, _warns = run(node, mailboxes=3)
     before = hashes(node)
     target = made["mailboxes"][1]["email"]
-    rotated, _ = run(node, mailboxes=3, rotate_mailboxes=[target], password_hashes={target: sha512("fresh")})
+    rotated, _warns = run(node, mailboxes=3, rotate_mailboxes=[target], password_hashes={target: sha512("fresh")})
     after = hashes(node)
     assert rotated["rotated"] == [target] and crypt.crypt("fresh", after[target]) == after[target]
     assert {e: h for e, h in after.items() if e != target} == {e: h for e, h in before.items() if e != target}
@@ -608,5 +608,5 @@ def test_a_password_in_another_scheme_is_never_returned_as_a_hash(node):
     os.makedirs(node["users_dir"])
     with open(users_path(node), "w", encoding="utf-8") as handle:
         handle.write("ann@%s:{PLAIN}not-a-hash:65534:65534::/var/mail/vmail/x/ann::\n" % DOMAIN)
-    planned, _ = run(node, mailboxes=1, plan=True)
+    planned, _warns = run(node, mailboxes=1, plan=True)
     assert planned["mailboxes"][0]["hash"] is None and "not-a-hash" not in json.dumps(planned)
