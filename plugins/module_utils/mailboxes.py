@@ -24,6 +24,11 @@ On the node, per domain (the contract the postfix role configures Dovecot for):
   0600): every local part ever used for the domain, with its display name, daily limit and
   created / rotated / removed times, so that a removed name is never handed out again.
 
+With ``plan`` the call is read-only and returns, for each mailbox, the hash the node holds and
+whether the call would give it a new password; with ``password_hashes`` the new and rotated
+mailboxes get the controller's hashes and the module makes no password (the crash-safe handoff of
+playbooks/mailboxes.yml). ``verify_password`` checks a password against a stored hash.
+
 Passwords are random (``secrets``), letters and digits, with at least one upper-case letter,
 lower-case letter and digit. Hashes are SHA512-CRYPT: the ``crypt`` module where Python still has
 it (up to 3.12), otherwise one ``openssl passwd -6 -stdin`` process for all new passwords of a run.

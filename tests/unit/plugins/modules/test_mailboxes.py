@@ -610,3 +610,11 @@ def test_a_password_in_another_scheme_is_never_returned_as_a_hash(node):
         handle.write("ann@%s:{PLAIN}not-a-hash:65534:65534::/var/mail/vmail/x/ann::\n" % DOMAIN)
     planned, _warns = run(node, mailboxes=1, plan=True)
     assert planned["mailboxes"][0]["hash"] is None and "not-a-hash" not in json.dumps(planned)
+
+
+def test_a_stored_password_is_checked_against_its_hash_with_crypt_and_without_it(monkeypatch):
+    hashed = sha512("Known-password-1")
+    assert mb.verify_password("Known-password-1", hashed) and not mb.verify_password("Known-password-2", hashed)
+    monkeypatch.setattr(mb, "_crypt", None)  # Python 3.13 and later: openssl passwd -6 -salt checks it
+    assert mb.verify_password("Known-password-1", hashed) and not mb.verify_password("Known-password-2", hashed)
+    assert not mb.verify_password("Known-password-1", None) and not mb.verify_password("", hashed)
