@@ -79,11 +79,11 @@ def playbook(args, extra, label, kill_at=None):
 class IMAPS(imaplib.IMAP4_SSL):
     def __init__(self, address, port, context, server_name):
         self._server_name = server_name
-        super().__init__(address, port, context=context, timeout=30)
+        super().__init__(address, port, ssl_context=context, timeout=30)
 
-    def _get_socket(self, host, port, timeout):
-        sock = socket.create_connection((host, port), timeout)
-        return self.context.wrap_socket(sock, server_hostname=self._server_name)
+    def _create_socket(self, timeout):
+        sock = socket.create_connection((self.host, self.port), timeout)
+        return self.ssl_context.wrap_socket(sock, server_hostname=self._server_name)
 
 
 def run(args):
