@@ -51,7 +51,7 @@ DOMAIN = "bench.example.test"
 
 def options(base: Path, **extra) -> dict:
     args = {"domain": DOMAIN, "users_dir": str(base / "users"), "state_dir": str(base / "state"),
-            "mail_root": str(base / "mail"), "vmail_user": pwd.getpwuid(os.getuid()).pw_name,
+            "mail_root": str(base / "mail"), "vmail_user": pwd.getpwuid(os.getuid()).pw_name if os.getuid() else "nobody",
             "group": grp.getgrgid(os.getgid()).gr_name}
     args.update(extra)
     return args

@@ -24,6 +24,11 @@ On the node, per domain (the contract the postfix role configures Dovecot for):
   0600): every local part ever used for the domain, with its display name, daily limit and
   created / rotated / removed times, so that a removed name is never handed out again.
 
+With ``plan`` the call is read-only and returns, for each mailbox, the hash the node holds and
+whether the call would give it a new password; with ``password_hashes`` the new and rotated
+mailboxes get the controller's hashes and the module makes no password (the crash-safe handoff of
+playbooks/mailboxes.yml). ``verify_password`` checks a password against a stored hash.
+
 Passwords are random (``secrets``), letters and digits, with at least one upper-case letter,
 lower-case letter and digit. Hashes are SHA512-CRYPT: the ``crypt`` module where Python still has
 it (up to 3.12), otherwise one ``openssl passwd -6 -stdin`` process for all new passwords of a run.
@@ -48,6 +53,7 @@ import subprocess
 import tempfile
 import warnings
 
+from ansible_collections.coldrig.infra.plugins.module_utils import validate
 from ansible_collections.coldrig.infra.plugins.module_utils.mailbox_names import FIRST_NAMES, LAST_NAMES
 
 try:
@@ -76,6 +82,9 @@ DEFAULTS = {
     "vmail_user": "vmail",
     "vmail_group": None,
     "group": "dovecot",
+    "plan": False,
+    "password_hashes": None,
+    "rotate_mailboxes": None,
 }
 ITEM_KEYS = ("local_part", "name", "daily_limit")
 PASSWORD_MIN, PASSWORD_MAX = 16, 128
@@ -87,10 +96,6 @@ STATE_FORMAT = 1
 PASSWORD_ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits
 SALT_ALPHABET = "./" + string.digits + string.ascii_uppercase + string.ascii_lowercase
 SHA512_CRYPT = re.compile(r"^\$6\$(rounds=[0-9]+\$)?[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{86}$")
-QUOTA = re.compile(r"^[0-9]+[BkKMGT]?$")
-LOCAL_PART_CHARS = frozenset(string.ascii_lowercase + string.digits + "._-")
-DOMAIN_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-DISPLAY_NAME_MAX = 128
 
 LOCAL_PART_MAKERS = {
     "first.last": lambda first, last: "%s.%s" % (first, last),
@@ -106,80 +111,36 @@ class MailboxError(Exception):
 
 
 # ------------------------------------------------------------------ validation
+# The rules for domains, local parts, display names, quotas and numbers are validate.py's, the
+# same ones the spec checker applies, so that what the checker accepts this module accepts too.
 def _int_or_none(value):
     """An int from an int or a string of digits (templated values), else None; bool is not an int."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.match(r"^-?[0-9]+$", value.strip()):
-        return int(value.strip())
-    return None
+    return validate.as_int(value)
 
 
 def check_domain(value):
     """The domain, lower case without a trailing dot, or MailboxError naming ``domain`` and the reason."""
-    def fail(reason):
-        raise MailboxError("domain: %r is not a valid domain name: %s" % (value, reason))
-
-    if not isinstance(value, str) or not value.strip():
-        fail("it is empty")
-    name = value.strip().lower()
-    if name.endswith("."):
-        name = name[:-1]
-    if len(name) > 253:
-        fail("it is %d characters long, at most 253 are allowed" % len(name))
-    labels = name.split(".")
-    if len(labels) < 2:
-        fail("it has no dot; a sending domain looks like example.com")
-    for label in labels:
-        if not label:
-            fail("it has an empty label (two dots in a row, or a leading dot)")
-        if len(label) > 63:
-            fail("its label %r is longer than 63 characters" % label)
-        if not DOMAIN_LABEL.match(label):
-            fail("its label %r may hold only a-z, 0-9 and '-', not at either end "
-                 "(an internationalised name goes in its xn-- form)" % label)
-    if labels[-1].isdigit():
-        fail("its last label is all digits, which is an address, not a domain")
-    return name
+    try:
+        return validate.check_domain(value, "domain")
+    except validate.ValidationError as exc:
+        raise MailboxError(str(exc))
 
 
 def local_part_problem(value):
-    """Why ``value`` is not a local part coldrig makes (an RFC 5321 dot-atom subset), or None."""
-    if not isinstance(value, str) or not value:
-        return "it is empty"
-    if len(value) > 64:
-        return "it is %d characters long, at most 64 are allowed (RFC 5321)" % len(value)
-    bad = sorted(set(ch for ch in value if ch not in LOCAL_PART_CHARS))
-    if bad:
-        return "%s not allowed: only lowercase a-z, 0-9, '.', '_' and '-'" % ", ".join(repr(ch) for ch in bad)
-    if value.startswith(".") or value.endswith("."):
-        return "it starts or ends with a dot"
-    if ".." in value:
-        return "it has two dots in a row"
-    return None
+    """Why ``value`` is not a local part coldrig makes, or None (validate.local_part_problem)."""
+    return validate.local_part_problem(value)
 
 
 def display_name_problem(value):
-    """Why ``value`` cannot be a display name in a passwd-file (which has no escaping), or None."""
-    if not isinstance(value, str):
-        return "it is not a string"
-    if not value.strip():
-        return "it is empty"
-    if ":" in value:
-        return "it contains ':', which separates the fields of Dovecot's passwd-file"
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        return "it contains a control character (a line break or a tab, say)"
-    if len(value) > DISPLAY_NAME_MAX:
-        return "it is %d characters long, at most %d are allowed" % (len(value), DISPLAY_NAME_MAX)
-    return None
+    """Why ``value`` cannot be a display name in a passwd-file, or None (validate.display_name_problem)."""
+    return validate.display_name_problem(value)
 
 
 def _check_daily_limit(value, field):
     number = _int_or_none(value)
-    if number is None or number < 0:
-        raise MailboxError("%s: %r is not a whole number of 0 or more (messages a day)" % (field, value))
+    if number is None or number < 1:
+        raise MailboxError("%s: %r is not a whole number of 1 or more (messages a day; a mailbox that may send "
+                           "nothing is not a sender: remove it with state=absent)" % (field, value))
     return number
 
 
@@ -215,7 +176,7 @@ def _parse_item(index, raw, seen):
         raise MailboxError("%s.local_part: missing; every item needs the local part (the part before the @)" % where)
     problem = local_part_problem(local)
     if problem:
-        raise MailboxError("%s.local_part: %r is not a valid local part: %s" % (where, local, problem))
+        raise MailboxError("%s.local_part: %r %s" % (where, local, problem))
     if local in seen:
         raise MailboxError("%s.local_part: %r is also mailboxes[%d]" % (where, local, seen[local]))
     seen[local] = index
@@ -223,7 +184,7 @@ def _parse_item(index, raw, seen):
     if name is not None:
         problem = display_name_problem(name)
         if problem:
-            raise MailboxError("%s.name: %r is not a valid display name: %s" % (where, name, problem))
+            raise MailboxError("%s.name: %r %s" % (where, name, problem))
         name = name.strip()
     limit = raw.get("daily_limit")
     if limit is not None:
@@ -244,8 +205,10 @@ def check_params(params):
         raise MailboxError("naming: %r is not one of %s" % (p["naming"], ", ".join(NAMINGS)))
     if p["daily_limit"] is not None:
         p["daily_limit"] = _check_daily_limit(p["daily_limit"], "daily_limit")
-    if not isinstance(p["quota"], str) or not QUOTA.match(p["quota"]):
-        raise MailboxError("quota: %r is not a Dovecot size such as 1G, 500M or 2048k" % (p["quota"],))
+    problem = validate.quota_problem(p["quota"])
+    if problem:
+        raise MailboxError("quota: %r %s" % (p["quota"], problem))
+    p["quota"] = validate.normalise_quota(p["quota"])
     length = _int_or_none(p["password_length"])
     if length is None or not PASSWORD_MIN <= length <= PASSWORD_MAX:
         raise MailboxError("password_length: %r is not from %d to %d" % (p["password_length"], PASSWORD_MIN, PASSWORD_MAX))
@@ -259,7 +222,57 @@ def check_params(params):
             raise MailboxError("%s: %r is not an absolute path" % (key, p[key]))
         p[key] = os.path.normpath(p[key])
     p["kind"], p["request"] = parse_request(params.get("mailboxes"), p["state"])
+    p["plan"] = bool(p["plan"])
+    p["password_hashes"] = _check_password_hashes(p["password_hashes"], p["domain"])
+    p["rotate_mailboxes"] = _check_rotate_mailboxes(p["rotate_mailboxes"], p["domain"])
     return p
+
+
+def _local_of(value, domain, field):
+    """A local part given as itself or as its address in ``domain``, checked; MailboxError naming ``field``."""
+    if not isinstance(value, str):
+        raise MailboxError("%s: %r is not a local part or an address of %s" % (field, value, domain))
+    local, at, other = value.strip().rpartition("@")
+    if not at:
+        local = value.strip()
+    elif other.lower().rstrip(".") != domain:
+        raise MailboxError("%s: %r is not an address of %s" % (field, value, domain))
+    problem = local_part_problem(local)
+    if problem:
+        raise MailboxError("%s: %r %s" % (field, local, problem))
+    return local
+
+
+def _check_password_hashes(value, domain):
+    """{local part: "$6$..."} from {local part or address: "$6$..." or "{SHA512-CRYPT}$6$..."}; no hash is quoted."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise MailboxError("password_hashes: expected a mapping of local part to SHA512-CRYPT hash, got a %s"
+                           % type(value).__name__)
+    hashes = {}
+    for key in sorted(value, key=str):
+        local = _local_of(key, domain, "password_hashes")
+        hashed = value[key]
+        if isinstance(hashed, str) and hashed.startswith(SCHEME):
+            hashed = hashed[len(SCHEME):]
+        if not isinstance(hashed, str) or not SHA512_CRYPT.match(hashed):
+            raise MailboxError("password_hashes: the value for %r is not a SHA512-CRYPT hash ($6$<salt>$<86 characters>); "
+                               "the value is not shown" % (key,))
+        if local in hashes:
+            raise MailboxError("password_hashes: %r is given twice (as a local part and as an address)" % (key,))
+        hashes[local] = hashed
+    return hashes
+
+
+def _check_rotate_mailboxes(value, domain):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, (list, tuple)):
+        raise MailboxError("rotate_mailboxes: %r is not a list of local parts or addresses" % (value,))
+    return [_local_of(item, domain, "rotate_mailboxes[%d]" % index) for index, item in enumerate(value)]
 
 
 def vmail_ids(user, group=None):
@@ -269,6 +282,10 @@ def vmail_ids(user, group=None):
     except KeyError:
         raise MailboxError("vmail_user: there is no user %r on this node; the postfix backend's role creates it "
                            "(or set vmail_user to the user that owns the mailboxes on disk)" % (user,))
+    if entry.pw_uid == 0:
+        raise MailboxError("vmail_user: %r has uid 0 (it is root or an alias of root): Dovecot refuses every passwd-file "
+                           "line with uid 0 (invalid UID) and the mail on disk would be root's; set vmail_user to an "
+                           "unprivileged user such as the vmail user the postfix role makes" % (user,))
     gid = entry.pw_gid
     if group:
         gid = group_id(group, "vmail_group")
@@ -483,6 +500,35 @@ def read_users(path, domain):
     return entries, data
 
 
+def stored_hash(field):
+    """The SHA512-CRYPT hash of a users file's password field, or None for any other scheme (never a plain text)."""
+    if isinstance(field, str) and field.startswith(SCHEME) and SHA512_CRYPT.match(field[len(SCHEME):]):
+        return field[len(SCHEME):]
+    return None
+
+
+def verify_password(password, hashed):
+    """True when ``password`` matches the SHA512-CRYPT ``hashed`` ($6$...).
+
+    crypt() where Python has it, else ``openssl passwd -6 -salt`` (default rounds only).
+    """
+    if not password or not hashed or not SHA512_CRYPT.match(hashed):
+        return False
+    if has_crypt():
+        return _crypt.crypt(password, hashed) == hashed
+    setting, _sep, _digest = hashed.rpartition("$")
+    salt = setting.split("$")[-1]
+    if "rounds=" in setting:
+        raise MailboxError("hash: a SHA512-CRYPT hash with a rounds count needs Python's crypt module to check, which "
+                           "this Python (3.13 or later) no longer has")
+    binary = shutil.which("openssl", path=os.environ.get("PATH", "") + os.pathsep + "/usr/bin:/bin")
+    if not binary:
+        raise MailboxError("hash: this Python has no crypt module and openssl is not installed, so no password can be checked")
+    done = subprocess.run([binary, "passwd", "-6", "-salt", salt, "-stdin"], input=(password + "\n").encode("ascii"),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, timeout=60)
+    return done.returncode == 0 and done.stdout.decode("ascii", "replace").strip() == hashed
+
+
 def render_users(domain, entries, uid, gid, mail_root):
     """The passwd-file's bytes: a header, then one line a mailbox sorted by address (stable across runs)."""
     out = ["# %s: Dovecot passwd-file of coldrig.infra.mailboxes, one line a mailbox. Edits to lines it "
@@ -622,9 +668,6 @@ class DomainRun:
         self.uid, self.gid = vmail_ids(p["vmail_user"], p["vmail_group"])
         self.file_gid = group_id(p["group"])
         self.warnings = []
-        if self.uid == 0:
-            self.warnings.append("vmail_user: %s has uid 0, and Dovecot refuses every passwd-file line with uid 0 "
-                                 "(invalid UID): use the vmail user the postfix role makes" % p["vmail_user"])
         self.users_path = os.path.join(p["users_dir"], self.domain)
         self.state_path = os.path.join(p["state_dir"], self.domain + ".json")
         self.users, self.users_bytes = read_users(self.users_path, self.domain)
@@ -664,12 +707,19 @@ class DomainRun:
             record["daily_limit"] = item["daily_limit"]
         elif self.p["daily_limit"] is not None:
             record["daily_limit"] = self.p["daily_limit"]
-        if self.p["rotate_passwords"]:
+        if self.p["rotate_passwords"] or local in self.p["rotate_mailboxes"]:
             self.rotated.append(local)
             record["rotated"] = self.now
 
     def plan(self):
         p = self.p
+        for index, local in enumerate(p["rotate_mailboxes"]):
+            if local not in self.users:
+                raise MailboxError("rotate_mailboxes[%d]: %s is not a mailbox of %s (it has %d); give an existing one"
+                                   % (index, self.email(local), self.domain, len(self.users)))
+            if p["state"] == "absent" or (p["kind"] == "list" and local not in [i["local_part"] for i in p["request"]]):
+                raise MailboxError("rotate_mailboxes[%d]: %s is not one of the mailboxes this call targets; with a list, "
+                                   "list it in mailboxes too" % (index, self.email(local)))
         if p["state"] == "absent":
             for item in p["request"]:
                 self.remove(item["local_part"])
@@ -682,12 +732,28 @@ class DomainRun:
                 self.warnings.append("%s has %d mailboxes, %d more than the %d asked for; none is removed (state=absent "
                                      "with a list removes mailboxes)" % (self.domain, len(existing), self.surplus,
                                                                          p["request"]))
-            taken = set(self.users) | set(self.history)
-            for local, name in generate_names(p["request"] - len(existing), p["naming"], taken, self.rng):
+            for local, name in self.new_names(p["request"] - len(existing)):
                 self.add(local, name, p["daily_limit"])
         else:
             for item in p["request"]:
                 self.present(item)
+
+    def new_names(self, count):
+        """``count`` new (local part, display name) pairs: those the plan named (password_hashes), or generated."""
+        if count <= 0:
+            return []
+        taken = set(self.users) | set(self.history)
+        hashes = self.p["password_hashes"]
+        if hashes is None or (self.check_mode and not self.p["plan"] and not hashes):
+            return generate_names(count, self.p["naming"], taken, self.rng)
+        planned = sorted(local for local in hashes if local not in taken)
+        if len(planned) < count:
+            raise MailboxError("password_hashes: %s needs %d new mailboxes and the hashes name %d local parts that are "
+                               "new to it; run the module with plan=true again and give a hash for each mailbox of its "
+                               "result that has new_password set" % (self.domain, count, len(planned)))
+        space = naming_space(self.p["naming"])
+        return [(local, display_name(*space[local]) if local in space else name_from_local_part(local))
+                for local in planned[:count]]
 
     def present(self, item):
         local = item["local_part"]
@@ -715,6 +781,17 @@ class DomainRun:
         if self.check_mode:
             return
         targets = sorted(set(self.added) | set(self.rotated))
+        hashes = self.p["password_hashes"]
+        if hashes is not None:
+            missing = [self.email(local) for local in targets if local not in hashes]
+            if missing:
+                raise MailboxError("password_hashes: no hash for %s, which this call would %s; run the module with "
+                                   "plan=true again and give a hash for each mailbox of its result that has new_password "
+                                   "set" % (", ".join(missing[:5]) + (" and %d more" % (len(missing) - 5) if len(missing) > 5 else ""),
+                                            "create or give a new password"))
+            for local in targets:
+                self.users[local]["password"] = SCHEME + hashes[local]
+            return
         for local in targets:
             self.passwords[local] = new_password(self.p["password_length"])
         hasher = self.hasher or default_hasher(self.p["hash_rounds"])
@@ -746,10 +823,15 @@ class DomainRun:
                    "created": local in self.added}
             if local in self.passwords:
                 box["password"] = self.passwords[local]
+            if self.p["plan"] or self.p["password_hashes"] is not None:
+                box["new_password"] = local in self.added or local in self.rotated
+            if self.p["plan"]:
+                # Only a read-only call returns hashes: Ansible would mask those equal to a no_log password_hashes value.
+                box["hash"] = stored_hash(entry["password"])
             boxes.append(box)
         after = [box["email"] for box in boxes]
         return {
-            "changed": changed,
+            "changed": changed and not self.p["plan"],
             "domain": self.domain,
             "mailboxes": boxes,
             "added": sorted(self.email(local) for local in self.added),
@@ -770,7 +852,7 @@ def run(params, check_mode=False, hasher=None, rng=None, now=None):
     ``params`` are the module's options (missing or None ones take their defaults). ``hasher``,
     ``rng`` and ``now`` are for tests and the benchmark.
     """
-    domain_run = DomainRun(params, check_mode=check_mode, hasher=hasher, rng=rng, now=now)
+    domain_run = DomainRun(params, check_mode=check_mode or bool(params.get("plan")), hasher=hasher, rng=rng, now=now)
     domain_run.adopt()
     domain_run.plan()
     domain_run.hash_new_passwords()

@@ -64,7 +64,12 @@ def rows(mailboxes, settings, fmt):
     for index, box in enumerate(sorted(mailboxes, key=lambda item: item.get("email", ""))):
         where = "mailboxes[%d]" % index
         email = _require(box, "email", where)
-        password = _require(box, "password", "%s (%s)" % (where, email))
+        if not box.get("password"):
+            raise ExportError("%s (%s): password is missing - the controller has no confirmed password for it; run "
+                              "playbooks/mailboxes.yml, which confirms a pending password the node holds and names "
+                              "a lost one with the command that gives it a new one (-e '{\"coldrig_rotate_mailboxes\": "
+                              "[\"%s\"]}')" % (where, email, email))
+        password = box["password"]
         limit = _int(box.get("daily_limit") if box.get("daily_limit") is not None else settings.get("daily_limit", 50),
                      "%s.daily_limit" % where)
         if fmt == "instantly":

@@ -22,6 +22,14 @@ description:
   - B(The result holds passwords.) Run the task with C(no_log) set to true and write the passwords from the
     registered result to a controller-side credentials file with mode C(0600) (see EXAMPLES). The module
     warns when the task is not C(no_log). Nothing secret is in the diff, the options or the node's logs.
+  - B(Crash-safe handoff) (what C(playbooks/mailboxes.yml) does) - a plaintext password that exists only in a
+    result is lost when the run is killed before the controller stored it. So first call the module with
+    O(plan=true) (read-only) - it returns every mailbox with its stored RV(mailboxes[].hash) and
+    RV(mailboxes[].new_password) set for each one the call would create or give a new password (generated names
+    included). The controller makes those passwords, stores them (mode C(0600)) and calls the module again with the
+    same options and O(password_hashes), the SHA512-CRYPT hashes of those passwords - the node receives hashes only,
+    and no password is in the result. A last O(plan=true) call returns the hashes the node now holds, against which
+    the controller confirms its stored passwords.
   - Idempotent. Existing mailboxes keep their passwords; a re-run adds only what is missing; an unchanged
     re-run rewrites nothing (the users file is byte-identical) and returns no password.
   - Backend C(postfix) (Postfix + Dovecot; role C(coldrig.infra.postfix)) keeps one Dovecot passwd-file per
@@ -71,14 +79,17 @@ options:
     choices: [first.last, firstlast, flast, first.l, first]
   daily_limit:
     description:
-      - Messages a day each mailbox may send, stored per mailbox and returned for the backend's rate limiter
-        (the postfix role's policyd-rate-limit); C(0) lets a mailbox send nothing.
+      - Messages a day each mailbox may send (1 or more), stored per mailbox and returned for the backend's rate
+        limiter (the postfix role's policyd-rate-limit).
       - Applies to every mailbox the call targets (all of the domain's with a count, the listed ones with a list);
         a list item's own C(daily_limit) wins. When omitted, existing mailboxes keep theirs and new ones get none
         (V(null), so the backend's default applies).
     type: int
   quota:
-    description: Dovecot storage quota of every mailbox the call targets (C(userdb_quota_rule=*:storage=<quota>)).
+    description:
+      - Dovecot storage quota of every mailbox the call targets (C(userdb_quota_rule=*:storage=<quota>)).
+      - Digits and an optional unit C(B), C(K), C(M), C(G) or C(T) in either case (written upper case); the spec
+        checker applies the same rule (C(plugins/module_utils/validate.py)).
     type: str
     default: 1G
   state:
@@ -92,6 +103,31 @@ options:
         list). The new passwords are in the result, like those of new mailboxes.
     type: bool
     default: false
+  rotate_mailboxes:
+    description:
+      - Give these existing mailboxes (local parts or addresses of O(domain)) a new password, the others keep theirs.
+        With a list in O(mailboxes), each must be listed there too.
+    type: list
+    elements: str
+    default: []
+  plan:
+    description:
+      - Read-only - compute what the call would do, write nothing, and return every mailbox with
+        RV(mailboxes[].hash) and RV(mailboxes[].new_password). New mailboxes of a count get their names here; give
+        the same options and O(password_hashes) for them to the call that applies the plan. C(changed) is false.
+    type: bool
+    default: false
+  password_hashes:
+    description:
+      - The SHA512-CRYPT hashes (C($6$...), with or without the C({SHA512-CRYPT}) prefix) of the passwords of the
+        mailboxes this call creates or gives a new password, keyed by local part (or address). The module then makes
+        no password and returns none; a mailbox it would create or rotate without a hash here is an error.
+      - With a count, the new mailboxes are the local parts of this mapping that the domain has never used (those
+        the O(plan=true) call named), in sorted order, as many as the count lacks.
+      - The result then has RV(mailboxes[].new_password). To confirm what the node holds, call the module with
+        O(plan=true) again - it returns RV(mailboxes[].hash) (this call cannot, as Ansible masks every returned value
+        equal to one of this option's).
+    type: dict
   remove_maildir:
     description:
       - With O(state=absent), also delete the home directory (Maildir and all) of each listed mailbox,
@@ -128,7 +164,9 @@ options:
     type: path
     default: /var/mail/vmail
   vmail_user:
-    description: The system user that owns the mail on disk; its uid goes into every line. Must exist.
+    description:
+      - The system user that owns the mail on disk; its uid goes into every line. Must exist.
+      - Must not be root nor any user whose uid is 0 - Dovecot refuses such lines; the module fails naming this option.
     type: str
     default: vmail
   vmail_group:
@@ -173,6 +211,25 @@ EXAMPLES = r"""
   delegate_to: localhost
   no_log: true
   when: boxes.added or boxes.rotated
+
+- name: Crash-safe - which mailboxes need a password (read-only)
+  coldrig.infra.mailboxes:
+    domain: example.com
+    mailboxes: 50
+    plan: true
+  become: true
+  no_log: true
+  register: planned
+
+# ...the controller makes a password for each planned mailbox with new_password set and stores it,
+# then gives the node only their hashes (playbooks/mailboxes.yml does all of this).
+- name: Crash-safe - apply with the hashes only
+  coldrig.infra.mailboxes:
+    domain: example.com
+    mailboxes: 50
+    password_hashes: "{{ hashes_of_the_stored_passwords }}"
+  become: true
+  no_log: true
 
 - name: Two named mailboxes, one with its own limit
   coldrig.infra.mailboxes:
@@ -226,9 +283,22 @@ mailboxes:
       description: Whether this call created it.
       type: bool
     password:
-      description: The plaintext password, only when this call created or rotated the mailbox.
+      description:
+        - The plaintext password, only when this call created or rotated the mailbox and made its password (no
+          O(password_hashes), not O(plan)).
       type: str
       returned: when created or rotated, not in check mode
+    new_password:
+      description: Whether this call creates or rotates the mailbox, so that it needs a new password.
+      type: bool
+      returned: with O(plan) or O(password_hashes)
+    hash:
+      description:
+        - The SHA512-CRYPT hash (C($6$...)) the node holds for the mailbox; V(null) for a mailbox not made yet, or a
+          line whose password is in another scheme (never shown).
+        - The controller checks the passwords it has against it.
+      type: str
+      returned: with O(plan)
 added:
   description: Addresses created (to be created, in check mode).
   returned: always
@@ -295,6 +365,9 @@ def main():
             vmail_user=dict(type="str", default="vmail"),
             vmail_group=dict(type="str"),
             group=dict(type="str", default="dovecot"),
+            rotate_mailboxes=dict(type="list", elements="str", default=[], no_log=False),
+            plan=dict(type="bool", default=False),
+            password_hashes=dict(type="dict", no_log=True),
         ),
         supports_check_mode=True,
     )

@@ -43,3 +43,8 @@ def test_a_mailbox_without_password_is_an_error_naming_it():
 def test_an_unknown_format_is_an_error():
     with pytest.raises(AnsibleFilterError, match="format: 'lemlist' is not one of instantly, smartlead"):
         sequencer_csv(BOXES, SETTINGS, "lemlist")
+
+
+def test_a_mailbox_without_password_names_the_command_that_rotates_it():
+    with pytest.raises(AnsibleFilterError, match=r"coldrig_rotate_mailboxes.*adam.cole@send.test"):
+        sequencer_csv([{"email": "adam.cole@send.test", "password": None, "pending": "x"}], SETTINGS, "instantly")
