@@ -15,7 +15,8 @@ dns_records.py, so the plan, the idempotence and the diff are the same for all:
   that never leaves a name without its record, and a re-run finishes an interrupted run.
 
 ``read`` returns every record at the managed names (all types), so that the plan sees a
-CNAME that conflicts with a desired record. ``apply`` returns the number of writes.
+CNAME that conflicts with a desired record; ``zone_records`` then holds every record of the
+zone as read (None when the provider could read only the managed names), for the backup. ``apply`` returns the number of writes.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -60,6 +61,11 @@ class Rfc2136Provider(object):
     @property
     def requests(self):
         return self.client.queries
+
+    @property
+    def zone_records(self):
+        """Every record of the zone from the last read (AXFR), or None when the server refused the transfer."""
+        return self.client.zone_records
 
     def read(self, zone, pairs):
         self.zone = zone
@@ -108,7 +114,8 @@ def cloudflare_body(record):
     if record.type in ("MX",):
         body["priority"] = record.priority
     if record.type in PROXIABLE:
-        body["proxied"] = False  # mail records are never proxied: SMTP does not pass Cloudflare's proxy
+        # mail records are never proxied (SMTP does not pass Cloudflare's proxy); a restore puts back what was
+        body["proxied"] = bool(record.proxied)
     return body
 
 
@@ -122,6 +129,7 @@ class CloudflareProvider(object):
         except (CloudflareError, ValueError) as exc:
             raise ProviderError(str(exc))
         self.zone_id = None
+        self.zone_records = None  # every record of the zone from the last read
 
     @property
     def requests(self):
@@ -136,6 +144,7 @@ class CloudflareProvider(object):
             raise ProviderError(str(exc))
         names = set(name for name, _rtype in wanted)
         records = [record_from_cloudflare(item) for item in items]
+        self.zone_records = records
         return [r for r in records if r.name in names]
 
     def apply(self, zone, current, plan):

@@ -23,6 +23,13 @@ from ansible_collections.coldrig.infra.plugins.module_utils.dns_records import (
     plan_changes,
     rrsets_after,
 )
+from ansible_collections.coldrig.infra.plugins.module_utils.zone_backup import (
+    DEFAULT_BACKUP_DIR,
+    BackupError,
+    read_backup,
+    restore_plan,
+    write_backup,
+)
 
 TSIG_ALGORITHMS = ("hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5")
 
@@ -53,7 +60,13 @@ ARGUMENT_SPEC = dict(
     api_base_url=dict(type="str", default="https://api.cloudflare.com/client/v4"),
     timeout=dict(type="float", default=30.0),
     max_retries=dict(type="int", default=5),
+    backup=dict(type="bool", default=True),
+    backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR),
 )
+# coldrig.infra.dns_restore: the provider options of dns_records, and the backup file to put back.
+RESTORE_SPEC = dict((key, value) for key, value in ARGUMENT_SPEC.items()
+                    if key not in ("records", "state", "purge", "on_conflict"))
+RESTORE_SPEC.update(src=dict(type="path", required=True), zone=dict(type="str"))
 MAX_BATCH_SIZE = 3500  # Cloudflare's batch limit on Pro, Business and Enterprise plans (Free: 200)
 REQUIRED_IF = [("provider", "rfc2136", ["server"])]
 MUTUALLY_EXCLUSIVE = [("tsig_key_secret", "tsig_key_file")]
@@ -67,9 +80,9 @@ class SyncFailure(Exception):
         self.result = result
 
 
-def argument_spec(env_fallback):
-    """ARGUMENT_SPEC with the fallback callable that AnsibleModule and the validator expect."""
-    spec = dict((key, dict(value)) for key, value in ARGUMENT_SPEC.items())
+def argument_spec(env_fallback, base=None):
+    """ARGUMENT_SPEC (or ``base``) with the fallback callable that AnsibleModule and the validator expect."""
+    spec = dict((key, dict(value)) for key, value in (base or ARGUMENT_SPEC).items())
     spec["api_token"]["fallback"] = (env_fallback, ["CLOUDFLARE_API_TOKEN"])
     return spec
 
@@ -111,6 +124,19 @@ def make_provider(params, secret):
                                             params["max_retries"], params["batch_size"])
 
 
+def save_backup(params, zone, provider, current):
+    """Write the zone as read before a write; returns the JSON file's path, or None with backup=false."""
+    if not params.get("backup", True):
+        return None
+    records = provider.zone_records
+    complete = records is not None
+    try:
+        return write_backup(params.get("backup_dir"), zone, params["provider"], records if complete else current,
+                            complete=complete)
+    except BackupError as exc:
+        raise SyncFailure(str(exc), requests=provider.requests)
+
+
 def sync_zone(params, check_mode=False, want_diff=False):
     """Make one zone's records match params["records"]; return the module result (no secrets in it)."""
     from ansible_collections.coldrig.infra.plugins.module_utils.dns_providers import ProviderError  # pylint: disable=import-outside-toplevel
@@ -132,6 +158,7 @@ def sync_zone(params, check_mode=False, want_diff=False):
         raise SyncFailure("%s: %s" % (params["provider"], exc))
     on_conflict = params.get("on_conflict") or "fail"
     batches = 0
+    backup = None
     try:
         current = provider.read(zone, pairs)
         try:
@@ -141,6 +168,7 @@ def sync_zone(params, check_mode=False, want_diff=False):
         except RecordError as exc:
             raise SyncFailure(str(exc), requests=provider.requests)
         if plan.changed and not check_mode:
+            backup = save_backup(params, zone, provider, current)
             batches = provider.apply(zone, current, plan)
     except ProviderError as exc:
         failure = dict(requests=provider.requests, batches=exc.batches, applied=exc.applied)
@@ -169,8 +197,12 @@ def sync_zone(params, check_mode=False, want_diff=False):
         requests=provider.requests,
         batches=batches,
         atomic=batches <= 1,
+        backup=backup,
     )
     warnings = []
+    if backup and provider.zone_records is None:
+        warnings.append("%s: the server refused the zone transfer (AXFR), so the backup %s holds only the records "
+                        "at the managed names" % (zone, backup))
     for record in plan.extras:
         warnings.append("%s: removed a second %s value at %s, %r: a name holds one such value (two SPF records are a "
                         "permanent error, two DMARC records make DMARC ignored)" % (zone, record.slot, record.name,
@@ -189,5 +221,62 @@ def sync_zone(params, check_mode=False, want_diff=False):
         before_records = [r for pair in touched for r in current if r.pair == pair]
         all_after = [r for pair in touched for r in after[pair]]
         result["diff"] = dict(before=diff_text(before_records, zone), after=diff_text(all_after, zone),
+                              before_header=header, after_header=header)
+    return result
+
+
+def restore_zone(params, check_mode=False, want_diff=False):
+    """Put a zone back as a backup file has it, in one write; return the module result (no secrets in it)."""
+    from ansible_collections.coldrig.infra.plugins.module_utils.dns_providers import ProviderError  # pylint: disable=import-outside-toplevel
+
+    try:
+        zone, _provider, complete, wanted = read_backup(params["src"])
+        if params.get("zone") and normalise_zone(params["zone"]) != zone:
+            raise SyncFailure("zone: %r differs from the zone %s of the backup %s: give the backup of that zone, or "
+                              "leave zone out" % (params["zone"], zone, params["src"]))
+    except (BackupError, RecordError) as exc:
+        raise SyncFailure(str(exc))
+    secret = read_tsig_secret(params)
+    try:
+        provider = make_provider(params, secret)
+    except ProviderError as exc:
+        raise SyncFailure("%s: %s" % (params["provider"], exc))
+    pairs = sorted(set(r.pair for r in wanted)) or [(zone, "SOA")]
+    batches = 0
+    backup = None
+    try:
+        current = provider.read(zone, pairs)
+        if complete and provider.zone_records is None:
+            raise SyncFailure("%s: %s refused the zone transfer (AXFR), so the zone cannot be read whole to put the "
+                              "backup %s back: allow the TSIG key to transfer the zone" % (params["provider"], zone,
+                                                                                         params["src"]),
+                              requests=provider.requests)
+        if complete:
+            current = provider.zone_records
+        plan = restore_plan(wanted, current, zone)
+        if plan.changed and not check_mode:
+            backup = save_backup(params, zone, provider, current)
+            batches = provider.apply(zone, current, plan)
+    except RecordError as exc:
+        raise SyncFailure(str(exc), requests=provider.requests)
+    except ProviderError as exc:
+        failure = dict(requests=provider.requests, batches=exc.batches, applied=exc.applied)
+        if exc.applied != "none":
+            failure["changed"] = True
+        raise SyncFailure("%s: %s" % (params["provider"], exc), **failure)
+    finally:
+        provider.close()
+    summary = plan.summary(zone)
+    result = dict(changed=plan.changed, zone=zone, added=summary["added"], updated=summary["changed"],
+                  removed=summary["removed"], requests=provider.requests, batches=batches, atomic=batches <= 1,
+                  backup=backup)
+    if batches > 1:
+        result["warnings"] = ["%s: the %d changes went to Cloudflare in %d batches of at most %d, so the restore was not "
+                              "atomic across batches; if a run stops between them, run it again to finish"
+                              % (zone, plan.size, batches, params["batch_size"])]
+    if want_diff:
+        header = "%s (%s)" % (zone, params["provider"])
+        before = [r for r in current if r.name != zone or r.type not in ("SOA", "NS")]
+        result["diff"] = dict(before=diff_text(before, zone), after=diff_text(wanted, zone),
                               before_header=header, after_header=header)
     return result

@@ -109,6 +109,7 @@ class Rfc2136Client(object):
         self.key_name = key_name
         self.keyring = None
         self.queries = 0
+        self.zone_records = None  # every record of the zone from the last read, when AXFR worked
         if key_name:
             try:
                 self.keyring = dns.tsigkeyring.from_text({key_name: (algorithm, key_secret)})
@@ -159,6 +160,7 @@ class Rfc2136Client(object):
             raise
         except (dns.exception.DNSException, EOFError, ConnectionError):
             records = None
+        self.zone_records = records
         if records is None:
             records = self._query_pairs(zone, self._pairs_to_ask(pairs))
         names = set(name for name, _rtype in pairs)

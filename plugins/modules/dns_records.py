@@ -161,6 +161,22 @@ options:
     description: How often a rate-limited (429) or failed (5xx) Cloudflare request is retried, honouring Retry-After.
     type: int
     default: 5
+  backup:
+    description:
+      - Before a write, save the zone's records as they were, in O(backup_dir). No file is written when
+        nothing changes or in check mode. Put a backup back with M(coldrig.infra.dns_restore).
+      - The backup holds the whole zone as read (Cloudflare's listing, the RFC 2136 AXFR), except the apex
+        SOA and NS records, which the provider owns; when the server refuses AXFR it holds the records at the
+        managed names only (a warning says so). It holds no credential.
+    type: bool
+    default: true
+  backup_dir:
+    description:
+      - Directory of the backups, on the host that runs the task (the controller, unless the task runs the
+        module through C(async)). Each backup is C(<backup_dir>/<zone>/<UTC time>.json) plus a BIND zone file
+        C(.zone) beside it, mode 0600, in directories of mode 0700.
+    type: path
+    default: ~/.local/state/coldrig/zone-backups
 requirements:
   - dnspython (rfc2136)
   - httpx and tenacity (cloudflare)
@@ -287,6 +303,11 @@ atomic:
   returned: success
   type: bool
   sample: true
+backup:
+  description: The JSON file of the backup written before the write; null when nothing was written or O(backup=false).
+  returned: success
+  type: str
+  sample: /home/ops/.local/state/coldrig/zone-backups/example.com/20261203T104500.123456Z.json
 applied:
   description:
     - On a failed write, what is known of the zone - C(none) (clearly refused, unchanged), C(partial)
