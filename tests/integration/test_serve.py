@@ -128,7 +128,8 @@ class Server:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def wait(self, job_id: str, states=FINISHED, timeout: float = 90) -> dict:
+    def wait(self, job_id: str, states=None, timeout: float = 90) -> dict:
+        states = FINISHED if states is None else states
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             job = self.job(job_id)
@@ -154,7 +155,7 @@ def _events(server: Server, job_id: str, last_event_id: str | None = None, stop_
         assert response.headers["content-type"].startswith("text/event-stream")
         for line in response.iter_lines():
             if line.startswith(("id: ", "event: ", "data: ")):
-                key, _, value = line.partition(": ")
+                key, _sep, value = line.partition(": ")
                 current[key] = value
             elif not line and "id" in current:
                 seen.append((int(current["id"]), current["event"], json.loads(current["data"])))
@@ -245,7 +246,7 @@ def finished_job(server):
     first = _events(server, job_id, stop_after=3)
     rest = _events(server, job_id, last_event_id=str(first[-1][0]))
     job = server.wait(job_id)
-    exports = [server.get(f"/v1/jobs/{job_id}/exports") for _ in range(2)]
+    exports = [server.get(f"/v1/jobs/{job_id}/exports") for _attempt in range(2)]
     return {"post": response, "id": job_id, "first": first, "rest": rest, "job": job, "exports": exports}
 
 
@@ -266,13 +267,13 @@ def test_signed_post_runs_the_job_to_successful(server, finished_job):
 def test_events_stream_over_sse_and_resume_with_last_event_id(finished_job):
     first, rest = finished_job["first"], finished_job["rest"]
     assert len(first) == 3
-    ids = [event_id for event_id, _, _ in first + rest]
+    ids = [event[0] for event in first + rest]
     assert ids == sorted(set(ids)), "event ids repeat or go back after the reconnect"
     assert rest[0][0] > first[-1][0]
-    names = [name for _, name, _ in first + rest]
+    names = [event[1] for event in first + rest]
     assert names[0] == "playbook_on_start" and names[-1] == "job_finished"
     assert "playbook_on_task_start" in names
-    seeding = [data for _, name, data in rest if name == "runner_on_ok" and data.get("task", "").startswith("Seed")]
+    seeding = [data for _event_id, name, data in rest if name == "runner_on_ok" and data.get("task", "").startswith("Seed")]
     assert seeding and seeding[0]["host"] == "node1" and seeding[0]["changed"] is True
     assert rest[-1][2]["state"] == "successful"
 
@@ -406,7 +407,7 @@ def test_100_concurrent_status_polls_and_event_streams_while_a_job_runs(server):
         limits = httpx.Limits(max_connections=250, max_keepalive_connections=0)
         async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=60) as client:
             return await asyncio.wait_for(
-                asyncio.gather(*[poll(client) for _ in range(100)], *[stream(client) for _ in range(100)]), 90)
+                asyncio.gather(*[poll(client) for _poll in range(100)], *[stream(client) for _stream in range(100)]), 90)
 
     started = time.monotonic()
     statuses = asyncio.run(load())
