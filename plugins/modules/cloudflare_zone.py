@@ -335,5 +335,6 @@ def main():
         module.fail_json(msg=failure, **result)
     module.exit_json(**result)
 
+
 if __name__ == "__main__":
     main()
