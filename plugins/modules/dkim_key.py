@@ -21,7 +21,7 @@ description:
   - A rotation never breaks mail in flight. It makes a new key under a new selector, C(pending). The caller
     publishes its record beside the old one, verifies that the authoritative servers answer it, and passes
     the selector in O(answering). Only then does the new key sign. The old selector becomes C(retiring) and
-    its record stays published for O(grace_days). After that it is returned in RV(expired): the caller removes
+    its record stays published for O(grace_days). After that it is returned in RV(expired); the caller removes
     its record and passes the selector in O(removed), and then the module deletes the old key (C(retired)).
   - A rotation is asked with O(rotate=true), and happens once per request. While a run after run passes
     O(rotate=true), no second new key is made. A run with O(rotate=false) ends the request, so a later
@@ -208,13 +208,13 @@ publish:
   type: list
   elements: dict
   sample: [{selector: s2, status: pending, record_name: s2._domainkey.example.com, dns_txt: "v=DKIM1; k=rsa; p=MIIB...",
-            record: {type: TXT, name: s2._domainkey.example.com., content: "v=DKIM1; k=rsa; p=MIIB..."}}]
+            record: {type: TXT, name: s2._domainkey.example.com, content: "v=DKIM1; k=rsa; p=MIIB..."}}]
 expired:
   description: Retiring selectors whose grace is over; remove their records, then pass them in O(removed).
   returned: when state=present
   type: list
   elements: dict
-  sample: [{selector: s1, record_name: s1._domainkey.example.com, record: {type: TXT, name: s1._domainkey.example.com.}}]
+  sample: [{selector: s1, record_name: s1._domainkey.example.com, record: {type: TXT, name: s1._domainkey.example.com}}]
 selectors:
   description: The domain's state as kept in C(coldrig-dkim.json) after this run (no key material).
   returned: always
@@ -530,7 +530,7 @@ class DomainKeys(object):
         name = "%s._domainkey.%s" % (selector, self.domain)
         return dict(parts, selector=selector, status=self.selectors[selector]["status"], record_name=name,
                     path=self.path(selector),
-                    record={"type": "TXT", "name": name + ".", "content": parts["dns_txt"]})
+                    record={"type": "TXT", "name": name, "content": parts["dns_txt"]})
 
 
 def summary(domain, selectors):
@@ -653,7 +653,7 @@ def main():
     publish = [machine.record(name) for status in LIVE for name in machine.with_status(status)
                if name not in machine.expired()]
     expired = [{"selector": name, "record_name": "%s._domainkey.%s" % (name, domain),
-                "record": {"type": "TXT", "name": "%s._domainkey.%s." % (name, domain)}} for name in machine.expired()]
+                "record": {"type": "TXT", "name": "%s._domainkey.%s" % (name, domain)}} for name in machine.expired()]
     pending = machine.with_status("pending")
     result.update(
         changed=changed_state or modes_changed or bool(machine.new_keys) or bool(machine.remove),

@@ -145,7 +145,7 @@ def test_rotate_publishes_a_new_selector_beside_the_old_one_and_the_old_one_keep
     assert rotated["changed"] and rotated["pending"] == "s2"
     assert rotated["selector"] == "s1" and rotated["fingerprint"] == first["fingerprint"]
     assert [(p["selector"], p["status"]) for p in rotated["publish"]] == [("s2", "pending"), ("s1", "signing")]
-    assert rotated["publish"][0]["record"] == {"type": "TXT", "name": f"s2._domainkey.{DOMAIN}.",
+    assert rotated["publish"][0]["record"] == {"type": "TXT", "name": f"s2._domainkey.{DOMAIN}",
                                                "content": rotated["publish"][0]["dns_txt"]}
     assert (tmp_path / f"{DOMAIN}.s1.key").exists() and (tmp_path / f"{DOMAIN}.s2.key").exists()
 
@@ -189,7 +189,7 @@ def test_old_selector_retires_only_after_the_grace_and_after_its_record_is_remov
     clock["t"] += 1 * DAY + 1
     after = dkim(grace_days=7)
     assert [e["selector"] for e in after["expired"]] == ["s1"] and [p["selector"] for p in after["publish"]] == ["s2"]
-    assert after["expired"][0]["record"] == {"type": "TXT", "name": f"s1._domainkey.{DOMAIN}."}
+    assert after["expired"][0]["record"] == {"type": "TXT", "name": f"s1._domainkey.{DOMAIN}"}
     assert (tmp_path / f"{DOMAIN}.s1.key").exists()  # its record is not confirmed gone yet
     retired = dkim(grace_days=7, answering=["s2"], removed=["s1"])
     assert retired["changed"] and statuses(retired) == {"s1": "retired", "s2": "signing"}
