@@ -223,3 +223,11 @@ def test_on_conflict_and_batch_size_reach_the_push_and_bad_values_are_refused():
     rfc2136 = {"provider": "rfc2136", "server": "ns1.example.net", "tsig_key_name": "k", "tsig_key_secret": "c2VjcmV0",
                "batch_size": 10}
     assert any("unknown key(s) batch_size for provider rfc2136" in e for e in onboarding_spec_errors(domains, dns=rfc2136))
+
+
+def test_a_bad_spec_level_dkim_selector_is_refused():
+    from ansible_collections.coldrig.infra.plugins.filter.onboarding_spec_errors import onboarding_spec_errors
+
+    errors = onboarding_spec_errors([{"name": "a.example.com"}], spec_dkim_selector="S_1")
+    assert len(errors) == 1 and errors[0].startswith("coldrig_dkim_selector: 'S_1'"), errors
+    assert onboarding_spec_errors([{"name": "a.example.com"}], spec_dkim_selector="s2") == []
