@@ -194,7 +194,7 @@ def read_events(server: Server, job_id: str, out: dict) -> None:
                 raise RuntimeError(f"GET {path} answered {response.status_code}")
             for line in response.iter_lines():
                 if line.startswith(("id: ", "event: ", "data: ")):
-                    key, _, value = line.partition(": ")
+                    key, _sep, value = line.partition(": ")
                     current[key] = value
                 elif not line and "id" in current:
                     arrival, arrival_mono = time.time(), time.monotonic()
@@ -203,7 +203,7 @@ def read_events(server: Server, job_id: str, out: dict) -> None:
                     current = {}
                     if events[-1][0] == "job_finished":
                         break
-    except Exception as exc:  # pylint: disable=broad-except  (reported by the caller)
+    except Exception as exc:  # pylint: disable=broad-except  # reported by the caller
         out["error"] = f"{type(exc).__name__}: {exc}"
     out["events"] = events
 
@@ -212,7 +212,7 @@ def measure_start(server: Server, jobs: int) -> tuple[list[float], list[float], 
     """Jobs one after the other: POST->running, POST->first runner event, every event's lag, final states."""
     to_running, to_event, lags, states = [], [], [], []
     with httpx.Client() as client:
-        for _ in range(jobs):
+        for _job in range(jobs):
             start = time.monotonic()
             job_id = server.submit(client, "node1", 1)
             stream: dict = {}
@@ -238,7 +238,7 @@ def measure_polls(server: Server, clients: int, seconds: float) -> dict:
         job_id = server.submit(client, "node2", int((seconds + 15) * 10))
         server.wait(client, job_id, {"running"} | FINISHED, timeout=60, interval=0.05)
         path = f"/v1/jobs/{job_id}"
-        counts = [[0, 0] for _ in range(clients)]
+        counts = [[0, 0] for _client in range(clients)]
         barrier = threading.Barrier(clients + 1)
         deadline = [0.0]
 

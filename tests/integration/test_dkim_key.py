@@ -172,7 +172,7 @@ def test_rotation_through_the_role_publishes_both_selectors_then_retires_the_old
     run_mail_dns(knot, key_dir, coldrig_dkim_rotate=True, coldrig_dkim_grace_days=0)
     assert selectors(key_dir) == {"s1": "retiring", "s2": "signing"}  # s2 signs: its record answered
     published = {f"s1._domainkey.{ZONE}": txt(knot, f"s1._domainkey.{ZONE}"),
-                  f"s2._domainkey.{ZONE}": txt(knot, f"s2._domainkey.{ZONE}")}
+                 f"s2._domainkey.{ZONE}": txt(knot, f"s2._domainkey.{ZONE}")}
     assert published[f"s1._domainkey.{ZONE}"] == s1 and published[f"s2._domainkey.{ZONE}"]
     assert verifies(in_flight, published) and verifies(signed_by_key(key_dir, "s2"), published)
 

@@ -166,7 +166,7 @@ def test_rerun_of_the_same_rotation_request_makes_no_new_key(dkim, tmp_path):
     rotate_and_confirm(dkim, rotate=True)
     keys = sorted(p.name for p in tmp_path.glob("*.key"))
     before = files(tmp_path)
-    for _ in range(2):
+    for _run in range(2):
         first, second = rotate_and_confirm(dkim, rotate=True)
         assert not first["changed"] and not second["changed"] and second["selector"] == "s2"
     assert sorted(p.name for p in tmp_path.glob("*.key")) == keys == [f"{DOMAIN}.s1.key", f"{DOMAIN}.s2.key"]
@@ -175,7 +175,7 @@ def test_rerun_of_the_same_rotation_request_makes_no_new_key(dkim, tmp_path):
 
 def test_rotate_on_a_new_domain_makes_one_key_only(dkim, tmp_path):
     first, second = rotate_and_confirm(dkim, rotate=True)
-    again, _ = rotate_and_confirm(dkim, rotate=True)
+    again, _confirmed = rotate_and_confirm(dkim, rotate=True)
     assert second["selector"] == "s1" and again["pending"] is None
     assert [p.name for p in tmp_path.glob("*.key")] == [f"{DOMAIN}.s1.key"]
 
@@ -200,7 +200,7 @@ def test_old_selector_retires_only_after_the_grace_and_after_its_record_is_remov
 
 def test_grace_zero_expires_the_old_selector_on_the_next_run(dkim, tmp_path):
     dkim()
-    _, promoted = rotate_and_confirm(dkim, rotate=True, grace_days=0)
+    _first, promoted = rotate_and_confirm(dkim, rotate=True, grace_days=0)
     assert statuses(promoted) == {"s1": "retiring", "s2": "signing"} and (tmp_path / f"{DOMAIN}.s1.key").exists()
     first, second = rotate_and_confirm(dkim, rotate=True, grace_days=0)
     assert [e["selector"] for e in first["expired"]] == ["s1"]
