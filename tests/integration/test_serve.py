@@ -46,6 +46,7 @@ class Server:
 
     def __init__(self, base: Path, concurrency: int = 2):
         self.base = base
+        self._signed: set[tuple[bytes, int]] = set()  # (body, second) of every request signed
         self.data_dir = base / "data"
         self.log = base / "server.log"
         self.port = _free_port()
@@ -104,6 +105,7 @@ class Server:
     # -- signed requests --------------------------------------------------------------------
     def headers(self, method: str, path: str, body: bytes = b"", secret: str = SECRET, when: float | None = None):
         stamp = int(time.time() if when is None else when)
+        self._signed.add((body, stamp))
         return {"X-Coldrig-Signature": sign(secret, stamp, body, method, path), "Content-Type": "application/json"}
 
     def post_raw(self, body: bytes, headers: dict) -> httpx.Response:
@@ -111,6 +113,10 @@ class Server:
 
     def submit(self, nodes=("node1",), key: str | None = None, **spec) -> httpx.Response:
         body = json.dumps({"nodes": list(nodes), **SPEC, **spec}).encode()
+        # The same body signed in the same second is the same signature, which the server refuses as a
+        # replay (docs/serve.md): a client that sends one body twice signs it in another second.
+        while (body, int(time.time())) in self._signed:
+            time.sleep(0.05)
         headers = self.headers("POST", "/v1/onboardings", body)
         if key:
             headers["Idempotency-Key"] = key
