@@ -79,6 +79,7 @@ bench: venv
 	@$(BIN)/python bench/harden.py
 	@$(BIN)/python bench/onboard.py
 	@$(BIN)/python bench/mailboxes.py
+	@$(BIN)/python bench/serve.py
 
 lab-down: venv
 	@$(BIN)/coldrig lab down

@@ -54,6 +54,11 @@ options:
     description:
       - The DKIM selector of domains that give none (C(mail_dns_dkim_selector)); checked when set.
     type: str
+  spec_dkim_selector:
+    description:
+      - The spec-level DKIM selector (C(coldrig_dkim_selector)), which the mail_dns and postfix roles default from;
+        checked when set.
+    type: str
   mailbox_quota:
     description:
       - The mailbox quota of domains that give none (C(coldrig_mailbox_quota)); checked when set.
@@ -90,10 +95,12 @@ _UNSET = object()
 
 
 def onboarding_spec_errors(domains, backend=_UNSET, dns=_UNSET, mail_host=None, ipv4=None, ipv6=None, defaults=None,
-                           dkim_selector=None, mailbox_quota=None):
+                           dkim_selector=None, mailbox_quota=None, spec_dkim_selector=None):
     errors = domain_errors(domains, mail_host=mail_host, ipv4=ipv4, ipv6=ipv6, defaults=defaults)
     if dkim_selector is not None:
         errors += dkim_selector_errors(dkim_selector, "mail_dns_dkim_selector")
+    if spec_dkim_selector is not None:
+        errors += dkim_selector_errors(spec_dkim_selector, "coldrig_dkim_selector")
     if mailbox_quota is not None:
         errors += quota_errors(mailbox_quota, "coldrig_mailbox_quota")
     if backend is not _UNSET:

@@ -77,3 +77,24 @@ def poll_status(reload, resource, statuses, timeout, interval):
         if time.monotonic() >= deadline:
             return resource, False
         time.sleep(interval)
+
+
+def made_anyway(exc, lookup, name, kind, error_type):
+    """What ``lookup(name)`` finds after a create request that failed with ``exc``; else ``exc`` is raised.
+
+    A 5xx, or an answer that never came, may follow a resource that was made: the create is not
+    sent again (it could make a second one, or be refused as a name taken); the resource is looked
+    up by name instead. ``exc`` and errors of ``error_type`` carry ``status`` and ``message``.
+    """
+    if exc.status is not None and exc.status < 500:
+        raise exc
+    try:
+        found = lookup(name)
+    except error_type as failure:
+        exc.message += "; the %s may have been made, and looking for it failed too (%s): run again" % (
+            kind, failure.message)
+        raise exc from None
+    if found is None:
+        exc.message += "; no %s named %s was made: run again" % (kind, name)
+        raise exc
+    return found

@@ -83,7 +83,7 @@ def _flatten(errors):
 
 
 class CloudflareClient(object):
-    """The zone lookup, record listing and batch endpoints of Cloudflare API v4 (Bearer token auth)."""
+    """The zone, record listing and batch endpoints of Cloudflare API v4 (Bearer token auth)."""
 
     def __init__(self, api_token, base_url=DEFAULT_BASE_URL, timeout=30.0, max_retries=5, max_wait=60.0,
                  transport=None, verify=True):
@@ -120,6 +120,37 @@ class CloudflareClient(object):
                 return zone["id"]
         message = "zone %s not found in this Cloudflare account (or the token cannot read it)" % name
         raise CloudflareError(None, [{"code": None, "message": message}], "GET", "/zones")
+
+    def zones(self, name=None, account_id=None, per_page=50):
+        """Every zone (GET /zones), filtered by ``name`` and ``account.id`` when given, following the pages."""
+        params = {"per_page": per_page}
+        if name:
+            params["name"] = name.strip().rstrip(".").lower()
+        if account_id:
+            params["account.id"] = account_id
+        zones, page = [], 1
+        while True:
+            params["page"] = page
+            body = self._request("GET", "/zones", params=dict(params))
+            zones.extend(body.get("result") or [])
+            total_pages = (body.get("result_info") or {}).get("total_pages") or 1
+            if page >= total_pages or not body.get("result"):
+                return zones
+            page += 1
+
+    def zone(self, zone_id):
+        """One zone (GET /zones/{id}): status, name_servers, original_name_servers..."""
+        return self._request("GET", "/zones/%s" % zone_id)["result"]
+
+    def create_zone(self, name, account_id, zone_type="full"):
+        """A new zone in the account (POST /zones); Cloudflare answers it ``pending`` with its nameservers."""
+        payload = {"name": name, "account": {"id": account_id}, "type": zone_type}
+        # Not idempotent: a create that timed out may have been made, and a second one fails with 1061.
+        return self._request("POST", "/zones", json=payload, idempotent=False)["result"]
+
+    def delete_zone(self, zone_id):
+        """Delete the zone and every record in it (DELETE /zones/{id})."""
+        return self._request("DELETE", "/zones/%s" % zone_id, idempotent=False)["result"]
 
     def list_records(self, zone_id, per_page=5000):
         """Every DNS record of the zone, following ``result_info.total_pages``."""

@@ -52,6 +52,7 @@ except ImportError:
 
 from ansible_collections.coldrig.infra.plugins.module_utils.api_common import (
     as_list,
+    made_anyway,
     openssh_fingerprint,
     poll_status,
     retry_after as _retry_after,
@@ -528,18 +529,7 @@ class DigitalOceanClient(object):
         not repeated (DigitalOcean would make a second droplet of that name): the droplet is
         looked up by name instead.
         """
-        if exc.status is not None and exc.status < 500:
-            raise exc
-        try:
-            droplet = self.get_droplet_by_name(name)
-        except DigitalOceanError as lookup:
-            exc.message += "; the droplet may have been made, and looking for it failed too (%s): run again" % (
-                lookup.message)
-            raise exc from None
-        if droplet is None:
-            exc.message += "; no droplet named %s was made: run again" % name
-            raise exc
-        return droplet
+        return made_anyway(exc, self.get_droplet_by_name, name, "droplet", DigitalOceanError)
 
     def power_on(self, droplet, wait=True, timeout=ACTION_TIMEOUT):
         """Power the droplet on unless it is active; True when it was started."""

@@ -48,6 +48,7 @@ except ImportError:
 
 from ansible_collections.coldrig.infra.plugins.module_utils.api_common import (
     as_list,
+    made_anyway,
     openssh_fingerprint,
     poll_status,
     retry_after as _retry_after,
@@ -470,18 +471,7 @@ class HcloudClient(object):
         A 5xx, or an answer that never came, may follow a server that was made: Hetzner then
         has it under the name asked for, and a second POST would be refused (name taken).
         """
-        if exc.status is not None and exc.status < 500:
-            raise exc
-        try:
-            server = self.get_server_by_name(name)
-        except HcloudError as lookup:
-            exc.message += "; the server may have been made, and looking for it failed too (%s): run again" % (
-                lookup.message)
-            raise exc from None
-        if server is None:
-            exc.message += "; no server named %s was made: run again" % name
-            raise exc
-        return server
+        return made_anyway(exc, self.get_server_by_name, name, "server", HcloudError)
 
     def update_labels(self, server, labels):
         """Set the given labels on the server, keeping its other labels; True when any changed.

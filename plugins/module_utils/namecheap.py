@@ -19,7 +19,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import traceback
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 try:
     import httpx

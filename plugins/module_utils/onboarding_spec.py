@@ -38,8 +38,9 @@ MAX_MAILBOXES = 1000
 # The keys of coldrig_dns per provider (docs/onboarding-spec.md): those the mail_dns role passes on to dns_records
 # (a unit test holds this against the role's task and the module's argument spec).
 DNS_PROVIDER_KEYS = {
-    "rfc2136": ("provider", "server", "port", "tsig_key_name", "tsig_key_secret", "tsig_key_file", "tsig_algorithm"),
-    "cloudflare": ("provider", "api_token", "api_base_url"),
+    "rfc2136": ("provider", "server", "port", "tsig_key_name", "tsig_key_secret", "tsig_key_file", "tsig_algorithm",
+                "on_conflict"),
+    "cloudflare": ("provider", "api_token", "api_base_url", "on_conflict", "batch_size"),
 }
 
 
@@ -231,6 +232,22 @@ def _cloudflare_errors(dns, variable):
     return []
 
 
+def _push_option_errors(dns, variable):
+    """on_conflict and batch_size, the push options both providers (batch_size: Cloudflare) take."""
+    from ansible_collections.coldrig.infra.plugins.module_utils.dns_sync import MAX_BATCH_SIZE  # pylint: disable=import-outside-toplevel
+
+    errors = []
+    if dns.get("on_conflict") is not None and dns["on_conflict"] not in ("fail", "replace"):
+        errors.append(_problem("%s.on_conflict" % variable, dns["on_conflict"],
+                               "is not one of fail (stop before any write), replace (remove what is in the way)"))
+    if dns.get("batch_size") is not None:
+        reason = validate.int_range_problem(dns["batch_size"], 1, MAX_BATCH_SIZE)
+        if reason:
+            errors.append(_problem("%s.batch_size" % variable, dns["batch_size"],
+                                   reason + " (200 on Cloudflare's Free plan, 3500 on paid plans)"))
+    return errors
+
+
 def dns_errors(dns, variable="coldrig_dns"):
     if not isinstance(dns, dict):
         return ["%s: give the DNS provider and its settings, e.g. {provider: cloudflare, api_token: ...}" % variable]
@@ -247,4 +264,5 @@ def dns_errors(dns, variable="coldrig_dns"):
         errors.extend(_rfc2136_errors(dns, variable))
     else:
         errors.extend(_cloudflare_errors(dns, variable))
+    errors.extend(_push_option_errors(dns, variable))
     return errors

@@ -138,8 +138,8 @@ def test_cloudflare_ttl_outside_its_range_is_refused_before_any_request(cloudfla
 
 
 def test_cloudflare_multibyte_txt_is_pushed_and_a_rerun_writes_nothing(cloudflare):
-    records = [{"type": "TXT", "name": "note", "content": MULTIBYTE}, {"type": "A", "name": "mail", "content": "192.0.2.1",
-                                                                      "ttl": 1}]
+    records = [{"type": "TXT", "name": "note", "content": MULTIBYTE},
+               {"type": "A", "name": "mail", "content": "192.0.2.1", "ttl": 1}]
     first = push_cloudflare(cloudflare, records)
     assert first["changed"] and not first["failed"], first
     again = push_cloudflare(cloudflare, records)

@@ -6,8 +6,17 @@ the ``{"success", "errors", "messages", "result"[, "result_info"]}`` envelope an
 the error codes Cloudflare documents or is widely observed to return. Covered,
 under ``/client/v4``:
 
-* ``GET /zones`` (``name``, ``status``, ``match``, ``page``, ``per_page`` 20, max 50)
-  and ``GET /zones/{zone_id}``;
+* ``GET /zones`` (``name``, ``status``, ``account.id``, ``match``, ``page``, ``per_page`` 20,
+  max 50), ``GET /zones/{zone_id}``, ``POST /zones`` (``name``, ``account.id``, ``type``) and
+  ``DELETE /zones/{zone_id}``. A zone made through the API starts ``pending`` with two
+  nameservers assigned (deterministic per name, like ``ada.ns.cloudflare.com``) and
+  ``original_name_servers`` from the registry; it turns ``active`` when it is read and the
+  ``registry`` callable (``registry(domain) -> [nameservers]``, e.g.
+  ``NamecheapSimulator.nameservers``) shows exactly the assigned nameservers. Errors, with the
+  codes the live API is observed to answer (its reference lists no codes): 1061 "<name>
+  already exists", 1049 "<name> is not a registered domain" (a malformed name), 1067 "Invalid
+  account identifier passed in your organization variable" (an account id that does not
+  exist or the token cannot use; reported in DNSControl/dnscontrol#929);
 * ``GET /zones/{zone_id}/dns_records`` (``type``, ``name``, ``content`` -- plain or
   ``.exact|.contains|.startswith|.endswith`` --, ``proxied``, ``match=all|any``,
   ``order``, ``direction``, ``page``, ``per_page`` default 100, max 5,000,000);
@@ -51,6 +60,7 @@ Simplified on purpose:
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import math
@@ -373,17 +383,25 @@ def _apply_filters(items: list, preds: list[Callable], match: str) -> list:
 
 # -------------------------------------------------------------- the server
 class _Zone:
-    def __init__(self, name: str, account: dict[str, str]):
+    def __init__(self, name: str, account: dict[str, str], status: str = "active",
+                 name_servers: list[str] | None = None, original: list[str] | None = None,
+                 zone_type: str = "full"):
         self.id, self.name, self.created_on = _new_id(), name, _now()
         self.account = account
         self.records: dict[str, Record] = {}
+        self.status, self.type = status, zone_type
+        self.name_servers = list(name_servers or ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"])
+        self.original_name_servers = original
+        self.activated_on = self.created_on if status == "active" else None
+        self.modified_on = self.created_on
 
     def present(self) -> dict[str, Any]:
         return {
-            "id": self.id, "name": self.name, "status": "active", "paused": False, "type": "full",
-            "development_mode": 0, "name_servers": ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"],
-            "original_name_servers": None, "original_registrar": None, "original_dnshost": None,
-            "created_on": self.created_on, "modified_on": self.created_on, "activated_on": self.created_on,
+            "id": self.id, "name": self.name, "status": self.status, "paused": False, "type": self.type,
+            "development_mode": 0, "name_servers": list(self.name_servers),
+            "original_name_servers": list(self.original_name_servers) if self.original_name_servers else None,
+            "original_registrar": None, "original_dnshost": None,
+            "created_on": self.created_on, "modified_on": self.modified_on, "activated_on": self.activated_on,
             "meta": {"step": 2, "phishing_detected": False},
             "owner": {"id": None, "type": "user", "email": None}, "account": dict(self.account),
             "permissions": ["#dns_records:edit", "#dns_records:read", "#zone:read"],
@@ -403,6 +421,17 @@ class _Zone:
         return out
 
 
+NS_NAMES = ("ada", "bob", "cruz", "dana", "elle", "fred", "gina", "hugo", "isla", "jack", "kara", "liam")
+
+
+def assigned_nameservers(zone_name: str) -> list[str]:
+    """The two nameservers the simulator assigns to a new zone: a function of the name, two distinct."""
+    digest = hashlib.sha256(zone_name.encode()).digest()
+    first = digest[0] % len(NS_NAMES)
+    second = (first + 1 + digest[1] % (len(NS_NAMES) - 1)) % len(NS_NAMES)
+    return [f"{NS_NAMES[first]}.ns.cloudflare.com", f"{NS_NAMES[second]}.ns.cloudflare.com"]
+
+
 def _fault(status: int, retry_after: int | None) -> ApiError:
     """An injected failure: 429 is Cloudflare's throttle answer (code 971, Retry-After)."""
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
@@ -420,16 +449,20 @@ class CloudflareSimulator(ApiSimulator):
     api_prefix = API_PREFIX
 
     def __init__(self, tokens: Iterable[str] = ("test-token",), api_keys: Mapping[str, str] | None = None,
-                 host: str = "127.0.0.1", port: int = 0, batch_limit: int = 200):
+                 host: str = "127.0.0.1", port: int = 0, batch_limit: int = 200,
+                 registry: Callable[[str], list[str]] | None = None):
         super().__init__(host, port)
         self.batch_limit = batch_limit
+        self.registry = registry  # domain -> the nameservers its registry shows (activation check)
         self._tokens = frozenset(tokens)
         self._api_keys = dict(api_keys or {})  # email -> Global API key
         self._account = {"id": _new_id(), "name": "Simulated account"}
         self._zones: dict[str, _Zone] = {}
         self._routes = [
             ("GET", "/zones", self._list_zones),
+            ("POST", "/zones", self._create_zone),
             ("GET", "/zones/{zone}", self._get_zone),
+            ("DELETE", "/zones/{zone}", self._delete_zone),
             ("GET", "/zones/{zone}/dns_records", self._list_records),
             ("POST", "/zones/{zone}/dns_records", self._create_record),
             ("POST", "/zones/{zone}/dns_records/batch", self._batch),
@@ -446,6 +479,20 @@ class CloudflareSimulator(ApiSimulator):
             zone = _Zone(name, self._account)
             self._zones[zone.id] = zone
             return zone.id
+
+    @property
+    def account_id(self) -> str:
+        """The id of the one account every accepted token can use."""
+        return self._account["id"]
+
+    def zone(self, name: str) -> dict[str, Any] | None:
+        """The zone called ``name`` as the API would return it (activation checked), or None."""
+        wanted = name.strip().rstrip(".").lower()
+        with self._lock:
+            for zone in self._zones.values():
+                if zone.name == wanted:
+                    return self._checked(zone).present()
+        return None
 
     def records(self, zone_name: str) -> list[dict[str, Any]]:
         """The zone's current records, as the API would return them."""
@@ -541,18 +588,53 @@ class CloudflareSimulator(ApiSimulator):
         return self._zones[zone_id]
 
     # ---- endpoint handlers: (method, path params, query, JSON body) -> envelope
+    def _checked(self, zone: _Zone) -> _Zone:
+        """The activation check: a pending zone whose registry shows its assigned nameservers turns active."""
+        if zone.status == "pending" and self.registry is not None:
+            shown = sorted(n.strip().rstrip(".").lower() for n in self.registry(zone.name) or [])
+            if shown == sorted(zone.name_servers):
+                zone.status, zone.activated_on = "active", _now()
+                zone.modified_on = zone.activated_on
+        return zone
+
     def _list_zones(self, method: str, params: dict, query: dict, body: dict) -> Envelope:
         preds: list[Callable[[_Zone], bool]] = []
         if "name" in query:
             preds.append(lambda z: z.name == query["name"].strip().rstrip(".").lower())
         if "status" in query:
-            preds.append(lambda z: query["status"] == "active")
-        zones = sorted(self._zones.values(), key=lambda z: z.name)
+            preds.append(lambda z: z.status == query["status"])
+        if "account.id" in query:
+            preds.append(lambda z: z.account["id"] == query["account.id"])
+        zones = sorted((self._checked(z) for z in self._zones.values()), key=lambda z: z.name)
         zones = _apply_filters(zones, preds, query.get("match", "all"))
         return _paginate(zones, query, ZONE_PAGING, _Zone.present)
 
     def _get_zone(self, method: str, params: dict, query: dict, body: dict) -> Envelope:
-        return _envelope(self._zone(params["zone"]).present())
+        return _envelope(self._checked(self._zone(params["zone"])).present())
+
+    def _create_zone(self, method: str, params: dict, query: dict, body: dict) -> Envelope:
+        raw, account = body.get("name"), body.get("account")
+        account_id = account.get("id") if isinstance(account, dict) else None
+        if not isinstance(account_id, str) or account_id != self._account["id"]:
+            raise _error(1067, "Invalid account identifier passed in your organization variable")
+        name = raw.strip().rstrip(".").lower() if isinstance(raw, str) else ""
+        if not name or "." not in name or not _valid_hostname(name) or "_" in name:
+            raise _error(1049, f"{raw} is not a registered domain", field="name")
+        zone_type = body.get("type", "full")
+        if zone_type not in ("full", "partial", "secondary", "internal"):
+            raise _error(1004, "type must be one of full, partial, secondary, internal.", field="type")
+        if any(z.name == name for z in self._zones.values()):
+            raise _error(1061, f"{name} already exists")
+        original = list(self.registry(name) or []) if self.registry is not None else None
+        zone = _Zone(name, self._account, status="pending", name_servers=assigned_nameservers(name),
+                     original=original or None, zone_type=zone_type)
+        self._zones[zone.id] = zone
+        return _envelope(zone.present())
+
+    def _delete_zone(self, method: str, params: dict, query: dict, body: dict) -> Envelope:
+        zone = self._zone(params["zone"])
+        del self._zones[zone.id]
+        return _envelope({"id": zone.id})
 
     def _list_records(self, method: str, params: dict, query: dict, body: dict) -> Envelope:
         zone = self._zone(params["zone"])

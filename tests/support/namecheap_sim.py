@@ -34,7 +34,7 @@ Not simulated: every other method, sandbox accounts, the documented request rate
 from __future__ import annotations
 
 import threading
-import xml.sax.saxutils as saxutils
+from xml.sax import saxutils
 from typing import Any, Mapping
 from urllib.parse import parse_qs, urlsplit
 

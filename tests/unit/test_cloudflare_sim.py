@@ -408,3 +408,43 @@ def test_the_cli_prints_its_base_url_serves_and_exits_on_sigterm():
         if process.poll() is None:
             process.kill()
         process.stdout.close()
+
+
+# ---- zones: create, activation through the registry, delete
+def test_a_created_zone_is_pending_until_the_registry_shows_its_nameservers(sim, api):
+    shown: dict[str, list[str]] = {"new-outreach.com": ["dns1.registrar-servers.com"]}
+    sim.registry = lambda name: shown.get(name, [])
+    created = api.post("/zones", json={"name": "New-Outreach.com", "account": {"id": sim.account_id}, "type": "full"})
+    assert created.status_code == 200, created.text
+    zone = created.json()["result"]
+    assert zone["status"] == "pending" and zone["activated_on"] is None
+    assert zone["name_servers"] == cloudflare_sim.assigned_nameservers("new-outreach.com")
+    assert len(set(zone["name_servers"])) == 2
+    assert zone["original_name_servers"] == ["dns1.registrar-servers.com"]
+    assert api.get(f"/zones/{zone['id']}").json()["result"]["status"] == "pending"
+    shown["new-outreach.com"] = [ns.upper() + "." for ns in reversed(zone["name_servers"])]
+    assert api.get(f"/zones/{zone['id']}").json()["result"]["status"] == "active"
+    listed = api.get("/zones", params={"status": "active", "account.id": sim.account_id}).json()["result"]
+    assert "new-outreach.com" in [z["name"] for z in listed]
+
+
+@pytest.mark.parametrize("body,code", [
+    ({"name": "fresh.com", "account": {"id": "0" * 32}}, 1067),
+    ({"name": "fresh.com"}, 1067),
+    ({"name": "not a domain", "account": {"id": None}}, 1067),
+    ({"name": "nodot", "account": {"id": "ACCOUNT"}}, 1049),
+    ({"name": ZONE, "account": {"id": "ACCOUNT"}}, 1061),
+])
+def test_zone_create_refusals_carry_the_observed_codes(sim, api, body, code):
+    if body.get("account", {}).get("id") == "ACCOUNT":
+        body = {**body, "account": {"id": sim.account_id}}
+    response = api.post("/zones", json=body)
+    assert response.status_code == 400 and _error_codes(response) == [code]
+    assert len(api.get("/zones").json()["result"]) == 1
+
+
+def test_a_deleted_zone_is_gone_with_its_records(sim, api, zone_id):
+    _create(api, zone_id, type="A", name="www", content="192.0.2.1")
+    assert api.delete(f"/zones/{zone_id}").json()["result"] == {"id": zone_id}
+    assert _error_codes(api.get(f"/zones/{zone_id}")) == [1001]
+    assert api.get("/zones", params={"name": ZONE}).json()["result"] == []

@@ -41,7 +41,7 @@ def parse(header: str | None) -> tuple[int, list[str]]:
         raise AuthError(f"the request is not signed: send {HEADER}: t=<unix time>,v1=<HMAC-SHA256 hex>")
     timestamp, digests = None, []
     for part in header.split(","):
-        key, _, value = part.strip().partition("=")
+        key, _sep, value = part.strip().partition("=")
         if key == "t" and value.isdigit() and len(value) <= 12:
             timestamp = int(value)
         elif key == "v1" and value:

@@ -65,7 +65,7 @@ def _recap(stats: dict | None) -> dict:
     columns = (("ok", "ok"), ("changed", "changed"), ("failed", "failures"), ("unreachable", "dark"),
                ("skipped", "skipped"), ("rescued", "rescued"), ("ignored", "ignored"))
     hosts = set(stats.get("processed", {}))
-    for _, key in columns:
+    for _column, key in columns:
         hosts.update(stats.get(key) or {})
     return {host: {name: int((stats.get(key) or {}).get(host, 0)) for name, key in columns} for host in sorted(hosts)}
 
@@ -290,7 +290,7 @@ class JobManager:
                              {"event": "job_finished", "state": state, "rc": rc, "created": time.time()})
 
     def _run(self, job_id: str, run: _Run) -> None:
-        import ansible_runner  # pylint: disable=import-outside-toplevel  (slow import, only for runs)
+        import ansible_runner  # pylint: disable=import-outside-toplevel  # a slow import, only for runs
 
         jobdir = self.jobdir(job_id)
         spec_file = jobdir / "spec.json"

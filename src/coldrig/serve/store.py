@@ -99,7 +99,7 @@ class Store:
                     if column in values:
                         values[column] = json.dumps(values[column], sort_keys=True)
                 columns = ", ".join(values)
-                marks = ", ".join("?" for _ in values)
+                marks = ", ".join("?" * len(values))
                 self._db.execute(f"INSERT INTO jobs ({columns}) VALUES ({marks})", tuple(values.values()))
                 row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job["id"],)).fetchone()
                 self._db.execute("COMMIT")
@@ -142,7 +142,7 @@ class Store:
     def finish_if(self, job_id: str, states: tuple[str, ...], **fields) -> bool:
         """Set the fields when the job is in one of ``states``; True when it was."""
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        marks = ", ".join("?" for _ in states)
+        marks = ", ".join("?" * len(states))
         with self._lock:
             cursor = self._db.execute(f"UPDATE jobs SET {assignments} WHERE id = ? AND state IN ({marks})",
                                       (*fields.values(), job_id, *states))
@@ -152,17 +152,17 @@ class Store:
         with self._lock:
             rows = self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
         counts = dict.fromkeys(STATES, 0)
-        counts.update({state: count for state, count in rows})
+        counts.update(dict(rows))
         return counts
 
     def durations(self) -> list[tuple[str, float]]:
         with self._lock:
             rows = self._db.execute("SELECT state, finished - started FROM jobs "
                                     "WHERE finished IS NOT NULL AND started IS NOT NULL").fetchall()
-        return [(state, duration) for state, duration in rows]
+        return [tuple(row) for row in rows]
 
     def expired(self, before: float) -> list[dict]:
-        marks = ", ".join("?" for _ in FINISHED)
+        marks = ", ".join("?" * len(FINISHED))
         with self._lock:
             rows = self._db.execute(f"SELECT * FROM jobs WHERE state IN ({marks}) AND finished < ? "
                                     "AND exports != 'expired'", (*FINISHED, before)).fetchall()

@@ -55,7 +55,7 @@ def test_secrets_are_masked_wherever_they_are():
 
 def test_a_deeply_nested_body_is_one_problem_not_a_crash():
     deep = []
-    for _ in range(900):
+    for _tick in range(900):
         deep = [deep]
     problems = _problems({"nodes": ["node1"], "coldrig_domains": [{"name": "example.com"}], "coldrig_tls": deep})
     assert problems == ["coldrig_tls: nested deeper than 32 levels"]

@@ -19,8 +19,8 @@ def manager(tmp_path):
 
 
 def _submit(manager, nodes, on_busy="wait", key=None):
-    job, _ = manager.submit(spec={"coldrig_dns": {"api_token": "t0ken"}}, masked_spec={}, nodes=nodes,
-                            inventory="lab", on_busy=on_busy, idempotency_key=key, body_sha256="h")
+    job, _created = manager.submit(spec={"coldrig_dns": {"api_token": "t0ken"}}, masked_spec={}, nodes=nodes,
+                                   inventory="lab", on_busy=on_busy, idempotency_key=key, body_sha256="h")
     return job["id"]
 
 
@@ -51,7 +51,7 @@ def test_a_younger_job_does_not_overtake_an_older_one_on_the_same_node(manager):
 
 def test_the_pool_is_bounded(manager):
     ids = [_submit(manager, [f"node{index}"]) for index in range(4)]
-    assert [_start_next(manager) for _ in range(3)] == ids[:2] + [None]
+    assert [_start_next(manager) for _turn in range(3)] == ids[:2] + [None]
 
 
 def test_on_busy_refuse_names_the_busy_nodes(manager):

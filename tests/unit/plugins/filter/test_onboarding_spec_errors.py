@@ -111,7 +111,7 @@ def test_a_dkim_selector_with_dots_passes_as_rfc_6376_allows():
 def test_an_unknown_rfc2136_key_is_refused_with_the_keys_it_takes():
     problems = check([{"name": "a.test"}], dns=dict(DNS, tsig_secret="c2VjcmV0", api_token="x"))
     assert problems == ["coldrig_dns: unknown key(s) api_token, tsig_secret for provider rfc2136 (known: provider, "
-                        "server, port, tsig_key_name, tsig_key_secret, tsig_key_file, tsig_algorithm; see docs/onboarding-spec.md)"]
+                        "server, port, tsig_key_name, tsig_key_secret, tsig_key_file, tsig_algorithm, on_conflict; see docs/onboarding-spec.md)"]
 
 
 def test_an_unknown_cloudflare_key_is_refused_with_the_keys_it_takes():
@@ -119,7 +119,7 @@ def test_an_unknown_cloudflare_key_is_refused_with_the_keys_it_takes():
     problems = check([{"name": "a.test"}], dns={"provider": "cloudflare", "api_token": "t", "server": "ns1.x.test",
                                                 "zone_id": "abc"})
     assert problems == ["coldrig_dns: unknown key(s) server, zone_id for provider cloudflare (known: provider, "
-                        "api_token, api_base_url; see docs/onboarding-spec.md)"]
+                        "api_token, api_base_url, on_conflict, batch_size; see docs/onboarding-spec.md)"]
 
 
 def test_the_dns_keys_the_checker_takes_are_those_the_role_passes_and_the_module_knows():
@@ -208,3 +208,26 @@ def test_a_ttl_the_dns_provider_does_not_take_is_refused_before_any_change():
                       "takes (60 to 86400 seconds)"]
     rfc2136 = {"provider": "rfc2136", "server": "ns1.example.net", "tsig_key_name": "k", "tsig_key_secret": "c2VjcmV0"}
     assert onboarding_spec_errors(domains, dns=rfc2136) == []
+
+
+def test_on_conflict_and_batch_size_reach_the_push_and_bad_values_are_refused():
+    from ansible_collections.coldrig.infra.plugins.filter.onboarding_spec_errors import onboarding_spec_errors
+
+    domains = [{"name": "a.example.com"}]
+    good = {"provider": "cloudflare", "api_token": "t", "on_conflict": "replace", "batch_size": 3500}
+    assert onboarding_spec_errors(domains, dns=good) == []
+    bad = {"provider": "cloudflare", "api_token": "t", "on_conflict": "overwrite", "batch_size": 5000}
+    errors = onboarding_spec_errors(domains, dns=bad)
+    assert any(e.startswith("coldrig_dns.on_conflict: 'overwrite' is not one of fail") for e in errors), errors
+    assert any(e.startswith("coldrig_dns.batch_size: 5000 is not from 1 to 3500") for e in errors), errors
+    rfc2136 = {"provider": "rfc2136", "server": "ns1.example.net", "tsig_key_name": "k", "tsig_key_secret": "c2VjcmV0",
+               "batch_size": 10}
+    assert any("unknown key(s) batch_size for provider rfc2136" in e for e in onboarding_spec_errors(domains, dns=rfc2136))
+
+
+def test_a_bad_spec_level_dkim_selector_is_refused():
+    from ansible_collections.coldrig.infra.plugins.filter.onboarding_spec_errors import onboarding_spec_errors
+
+    errors = onboarding_spec_errors([{"name": "a.example.com"}], spec_dkim_selector="S_1")
+    assert len(errors) == 1 and errors[0].startswith("coldrig_dkim_selector: 'S_1'"), errors
+    assert onboarding_spec_errors([{"name": "a.example.com"}], spec_dkim_selector="s2") == []

@@ -5,8 +5,9 @@ from ansible_collections.coldrig.infra.plugins.module_utils.placement import pla
 NODES = ["node1", "node2", "node3"]
 
 
-def fleet(domains, nodes=NODES):
+def fleet(domains, nodes=None):
     """The same list on every node, as group_vars give it."""
+    nodes = NODES if nodes is None else nodes
     return dict((node, domains) for node in nodes)
 
 
