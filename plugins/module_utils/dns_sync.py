@@ -28,6 +28,7 @@ from ansible_collections.coldrig.infra.plugins.module_utils.zone_backup import (
     BackupError,
     read_backup,
     restore_plan,
+    restored_scope,
     write_backup,
 )
 
@@ -61,7 +62,7 @@ ARGUMENT_SPEC = dict(
     timeout=dict(type="float", default=30.0),
     max_retries=dict(type="int", default=5),
     backup=dict(type="bool", default=True),
-    backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR),
+    backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR, fallback=("env_fallback", ["COLDRIG_DNS_BACKUP_DIR"])),
 )
 # coldrig.infra.dns_restore: the provider options of dns_records, and the backup file to put back.
 RESTORE_SPEC = dict((key, value) for key, value in ARGUMENT_SPEC.items()
@@ -84,6 +85,7 @@ def argument_spec(env_fallback, base=None):
     """ARGUMENT_SPEC (or ``base``) with the fallback callable that AnsibleModule and the validator expect."""
     spec = dict((key, dict(value)) for key, value in (base or ARGUMENT_SPEC).items())
     spec["api_token"]["fallback"] = (env_fallback, ["CLOUDFLARE_API_TOKEN"])
+    spec["backup_dir"]["fallback"] = (env_fallback, ["COLDRIG_DNS_BACKUP_DIR"])
     return spec
 
 
@@ -125,9 +127,9 @@ def make_provider(params, secret):
 
 
 def save_backup(params, zone, provider, current):
-    """Write the zone as read before a write; returns the JSON file's path, or None with backup=false."""
+    """Write the zone as read before a write; returns (JSON path, zone file path), or (None, None) with backup=false."""
     if not params.get("backup", True):
-        return None
+        return None, None
     records = provider.zone_records
     complete = records is not None
     try:
@@ -158,7 +160,8 @@ def sync_zone(params, check_mode=False, want_diff=False):
         raise SyncFailure("%s: %s" % (params["provider"], exc))
     on_conflict = params.get("on_conflict") or "fail"
     batches = 0
-    backup = None
+    backup = backup_zone_file = None
+    complete = True
     try:
         current = provider.read(zone, pairs)
         try:
@@ -168,10 +171,11 @@ def sync_zone(params, check_mode=False, want_diff=False):
         except RecordError as exc:
             raise SyncFailure(str(exc), requests=provider.requests)
         if plan.changed and not check_mode:
-            backup = save_backup(params, zone, provider, current)
+            complete = provider.zone_records is not None
+            backup, backup_zone_file = save_backup(params, zone, provider, current)
             batches = provider.apply(zone, current, plan)
     except ProviderError as exc:
-        failure = dict(requests=provider.requests, batches=exc.batches, applied=exc.applied)
+        failure = dict(requests=provider.requests, batches=exc.batches, applied=exc.applied, backup=backup)
         if exc.applied != "none":
             failure["changed"] = True  # the zone may have changed: say so, never "unchanged"
         raise SyncFailure("%s: %s" % (params["provider"], exc), **failure)
@@ -198,9 +202,10 @@ def sync_zone(params, check_mode=False, want_diff=False):
         batches=batches,
         atomic=batches <= 1,
         backup=backup,
+        backup_zone_file=backup_zone_file,
     )
     warnings = []
-    if backup and provider.zone_records is None:
+    if backup and not complete:
         warnings.append("%s: the server refused the zone transfer (AXFR), so the backup %s holds only the records "
                         "at the managed names" % (zone, backup))
     for record in plan.extras:
@@ -226,57 +231,57 @@ def sync_zone(params, check_mode=False, want_diff=False):
 
 
 def restore_zone(params, check_mode=False, want_diff=False):
-    """Put a zone back as a backup file has it, in one write; return the module result (no secrets in it)."""
+    """Make a zone's records equal to a backup file's, in one write; return the module result (no secrets in it)."""
     from ansible_collections.coldrig.infra.plugins.module_utils.dns_providers import ProviderError  # pylint: disable=import-outside-toplevel
 
     try:
-        zone, _provider, complete, wanted = read_backup(params["src"])
+        zone, _source, complete, wanted = read_backup(params["src"])
         if params.get("zone") and normalise_zone(params["zone"]) != zone:
-            raise SyncFailure("zone: %r differs from the zone %s of the backup %s: give the backup of that zone, or "
-                              "leave zone out" % (params["zone"], zone, params["src"]))
+            raise SyncFailure("zone: %r is not the zone of the backup %s, which is %s: give that zone's backup, or "
+                              "leave zone out" % (params["zone"], params["src"], zone))
     except (BackupError, RecordError) as exc:
         raise SyncFailure(str(exc))
+    # a backup of the whole zone is compared with the whole zone; one of the managed names only, at those pairs
+    scope = None if complete else set(r.pair for r in wanted)
+    pairs = sorted(set(r.pair for r in wanted)) or [(zone, "SOA")]
     secret = read_tsig_secret(params)
     try:
         provider = make_provider(params, secret)
     except ProviderError as exc:
         raise SyncFailure("%s: %s" % (params["provider"], exc))
-    pairs = sorted(set(r.pair for r in wanted)) or [(zone, "SOA")]
     batches = 0
-    backup = None
+    backup = backup_zone_file = None
     try:
         current = provider.read(zone, pairs)
-        if complete and provider.zone_records is None:
-            raise SyncFailure("%s: %s refused the zone transfer (AXFR), so the zone cannot be read whole to put the "
-                              "backup %s back: allow the TSIG key to transfer the zone" % (params["provider"], zone,
-                                                                                         params["src"]),
-                              requests=provider.requests)
         if complete:
-            current = provider.zone_records
-        plan = restore_plan(wanted, current, zone)
+            if provider.zone_records is None:
+                raise SyncFailure("src: %s holds the whole zone %s, but %s refused the zone transfer (AXFR), so the "
+                                  "zone cannot be read whole to put it back: allow the TSIG key to transfer the zone"
+                                  % (params["src"], zone, params["provider"]), requests=provider.requests)
+            current = list(provider.zone_records)
+        plan = restore_plan(wanted, current, zone, scope)
         if plan.changed and not check_mode:
-            backup = save_backup(params, zone, provider, current)
+            backup, backup_zone_file = save_backup(params, zone, provider, current)
             batches = provider.apply(zone, current, plan)
-    except RecordError as exc:
-        raise SyncFailure(str(exc), requests=provider.requests)
     except ProviderError as exc:
-        failure = dict(requests=provider.requests, batches=exc.batches, applied=exc.applied)
+        failure = dict(requests=provider.requests, batches=exc.batches, applied=exc.applied, backup=backup)
         if exc.applied != "none":
-            failure["changed"] = True
+            failure["changed"] = True  # the zone may have changed: say so, never "unchanged"
         raise SyncFailure("%s: %s" % (params["provider"], exc), **failure)
     finally:
         provider.close()
     summary = plan.summary(zone)
-    result = dict(changed=plan.changed, zone=zone, added=summary["added"], updated=summary["changed"],
-                  removed=summary["removed"], requests=provider.requests, batches=batches, atomic=batches <= 1,
-                  backup=backup)
+    result = dict(changed=plan.changed, zone=zone, src=params["src"], added=summary["added"],
+                  updated=summary["changed"], removed=summary["removed"], requests=provider.requests, batches=batches,
+                  atomic=batches <= 1, backup=backup, backup_zone_file=backup_zone_file)
     if batches > 1:
-        result["warnings"] = ["%s: the %d changes went to Cloudflare in %d batches of at most %d, so the restore was not "
-                              "atomic across batches; if a run stops between them, run it again to finish"
+        result["warnings"] = ["%s: the %d changes went to Cloudflare in %d batches of at most %d, so the restore was "
+                              "not atomic across batches; if a run stops between them, run it again to finish"
                               % (zone, plan.size, batches, params["batch_size"])]
     if want_diff:
         header = "%s (%s)" % (zone, params["provider"])
-        before = [r for r in current if r.name != zone or r.type not in ("SOA", "NS")]
-        result["diff"] = dict(before=diff_text(before, zone), after=diff_text(wanted, zone),
+        before = [r for r in current if restored_scope(r, zone) and (scope is None or r.pair in scope)]
+        after = [r for r in wanted if restored_scope(r, zone) and (scope is None or r.pair in scope)]
+        result["diff"] = dict(before=diff_text(before, zone), after=diff_text(after, zone),
                               before_header=header, after_header=header)
     return result

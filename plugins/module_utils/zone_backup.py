@@ -10,13 +10,15 @@ A backup is two files beside each other in ``<backup_dir>/<zone>/`` (directory m
 * ``<UTC time>.zone`` (mode 0600): the same records as a BIND zone file, for a person to read
   or to load into a DNS server by hand.
 
-No credential is written: only the zone's records and where they came from.
+The records are the zone as the provider listed it, unfiltered: Cloudflare's record listing,
+or the RFC 2136 server's AXFR (which coldrig reads without the SOA and DNSSEC records).
 ``complete`` is false when the provider could not read the whole zone (an RFC 2136 server
 that refuses AXFR): the backup then holds only the records at the managed names.
+No credential is written: only the zone's records and where they came from.
 
-The restore plan (restore_plan) makes the zone match a backup with plan_changes, with purge
-over every (name, type) in the backup or in the zone now, except the apex SOA and NS, which
-belong to the DNS provider.
+restore_plan makes the zone equal to a backup, record for record, for the types coldrig
+manages (dns_records.SUPPORTED_TYPES), except the apex SOA and NS records, which belong to
+the DNS provider (Cloudflare assigns its name servers; the SOA serial is the server's).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,11 +31,12 @@ import os
 
 from ansible_collections.coldrig.infra.plugins.module_utils.dns_records import (
     HOST_TYPES,
+    SUPPORTED_TYPES,
+    Plan,
     Record,
     RecordError,
     normalise_content,
     normalise_zone,
-    plan_changes,
     txt_presentation,
 )
 
@@ -46,13 +49,17 @@ class BackupError(Exception):
 
 
 def provider_owned(record, zone):
-    """The apex SOA and NS records: the DNS provider's, never backed up as ours to restore."""
+    """The apex SOA and NS records: the DNS provider's, never put back by a restore."""
     return record.name == zone and record.type in ("SOA", "NS")
 
 
-def record_dict(record, zone, provider):
+def _order(record):
+    return (record.name, record.type, record.priority or 0, record.content or "")
+
+
+def record_dict(record, zone):
     data = record.as_dict(zone)
-    if provider == "cloudflare" and record.type in ("A", "AAAA", "CNAME"):
+    if record.proxied is not None:
         data["proxied"] = bool(record.proxied)
     return data
 
@@ -60,9 +67,11 @@ def record_dict(record, zone, provider):
 def bind_text(records, zone, provider, when):
     """The records as a BIND zone file ($ORIGIN, one record per line, absolute names)."""
     lines = ["; coldrig zone backup of %s (%s) taken %s" % (zone, provider, when),
-             "; the zone's SOA and apex NS records belong to the provider and are not listed",
+             "; restore it with coldrig.infra.dns_restore and the .json file beside this one",
              "$ORIGIN %s." % zone]
-    for record in sorted(records, key=lambda r: (r.name, r.type, r.priority or 0, r.content or "")):
+    if provider == "cloudflare":
+        lines.insert(2, "; a TTL of 1 is Cloudflare's 'automatic'")
+    for record in sorted(records, key=_order):
         content = record.content or ""
         if record.type == "TXT":
             content = txt_presentation(content)
@@ -85,27 +94,25 @@ def _write(path, text):
 
 
 def write_backup(directory, zone, provider, records, complete=True, now=None):
-    """Save the records; returns the path of the JSON file. Raises BackupError."""
+    """Save the records as read; returns (JSON path, zone file path). Raises BackupError."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     when = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     stamp = now.strftime("%Y%m%dT%H%M%S.%fZ")
-    kept = [r for r in records if not provider_owned(r, zone)]
     base = os.path.abspath(os.path.expanduser(directory or DEFAULT_BACKUP_DIR))
     folder = os.path.join(base, zone)
     document = dict(format=FORMAT, zone=zone, provider=provider, time=when, complete=bool(complete),
-                    records=[record_dict(r, zone, provider)
-                             for r in sorted(kept, key=lambda r: (r.name, r.type, r.priority or 0, r.content or ""))])
+                    records=[record_dict(r, zone) for r in sorted(records, key=_order)])
     path = os.path.join(folder, stamp + ".json")
+    zone_file = os.path.join(folder, stamp + ".zone")
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
-        for place in (base, folder):
-            os.chmod(place, 0o700)
+        os.chmod(folder, 0o700)
         _write(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
-        _write(os.path.join(folder, stamp + ".zone"), bind_text(kept, zone, provider, when))
+        _write(zone_file, bind_text(records, zone, provider, when))
     except (IOError, OSError) as exc:
         raise BackupError("backup_dir: cannot write the backup of %s under %s: %s; give a writable backup_dir, or "
                           "backup: false to write without one" % (zone, base, exc.strerror or exc))
-    return path
+    return path, zone_file
 
 
 def read_backup(path):
@@ -114,11 +121,11 @@ def read_backup(path):
         with open(os.path.expanduser(path)) as handle:
             document = json.load(handle)
     except (IOError, OSError) as exc:
-        raise BackupError("backup: cannot read %s: %s" % (path, exc.strerror or exc))
+        raise BackupError("src: cannot read %s: %s" % (path, exc.strerror or exc))
     except ValueError as exc:
-        raise BackupError("backup: %s is not JSON (%s): give the .json file of a coldrig zone backup" % (path, exc))
+        raise BackupError("src: %s is not JSON (%s): give the .json file of a coldrig zone backup" % (path, exc))
     if not isinstance(document, dict) or document.get("format") != FORMAT or not isinstance(document.get("records"), list):
-        raise BackupError("backup: %s is not a coldrig zone backup (format %d): give the .json file that "
+        raise BackupError("src: %s is not a coldrig zone backup (format %d): give the .json file that "
                           "coldrig.infra.dns_records wrote" % (path, FORMAT))
     try:
         zone = normalise_zone(document.get("zone"))
@@ -133,33 +140,40 @@ def read_backup(path):
             records.append(Record(name, rtype, content, int(item.get("ttl", 3600)), item.get("priority"),
                                   proxied=item.get("proxied")))
     except (RecordError, AttributeError, TypeError, ValueError) as exc:
-        raise BackupError("backup: %s" % exc)
+        raise BackupError("src: %s" % exc)
     return zone, document.get("provider"), bool(document.get("complete", True)), records
 
 
-def restore_plan(backup_records, current, zone):
-    """The plan that makes the zone match the backup at every (name, type) in either, apex SOA/NS aside.
+def restored_scope(record, zone):
+    """True for a record a restore manages: a type coldrig manages, the apex SOA and NS aside."""
+    return record.type in SUPPORTED_TYPES and not provider_owned(record, zone)
 
-    ``current`` is what the zone holds now (every record read). Records of a pair the backup
-    does not have are deleted; the others are made equal to the backup's, TTL and, on
-    Cloudflare, the proxy flag included.
+
+def restore_plan(backup_records, current, zone, pairs=None):
+    """The plan that makes the zone's records equal to the backup's, record for record.
+
+    ``current`` is what the zone holds now. Only records of the types coldrig manages are
+    compared, and never the apex SOA and NS records (restored_scope); with ``pairs`` (a backup
+    that holds only the managed names) only those (name, type) pairs. A record in both is
+    updated when its TTL or, on Cloudflare, its proxy flag differs; a record only in the zone
+    is deleted; a record only in the backup is added.
     """
-    desired = [Record(r.name, r.type, r.content, r.ttl, r.priority, proxied=r.proxied)
-               for r in backup_records if not provider_owned(r, zone)]
-    current = [r for r in current if not provider_owned(r, zone)]
-    plan = plan_changes(desired, current, "present", purge=True, on_conflict="replace", zone=zone)
-    wanted = dict((r.key, r) for r in desired)
-    kept = []
-    for old, new in plan.update:
-        new.proxied = bool(wanted[new.key].proxied) if new.key in wanted else None
-        if old.key == new.key and old.ttl == new.ttl and bool(old.proxied) == bool(new.proxied):
-            continue  # only the proxy flag differed, and the backup had it so too
-        kept.append((old, new))
-    plan.update = kept
-    backup_pairs = set(r.pair for r in desired)
-    deleted = set(id(r) for r in plan.delete)
-    for record in current:
-        if record.pair not in backup_pairs and id(record) not in deleted:
-            plan.delete.append(record)
-            deleted.add(id(record))
+    def in_scope(record):
+        return restored_scope(record, zone) and (pairs is None or record.pair in pairs)
+
+    wanted = [r for r in backup_records if in_scope(r)]
+    now = [r for r in current if in_scope(r)]
+    plan = Plan()
+    left = list(now)
+    for record in wanted:
+        match = next((r for r in left if r.key == record.key), None)
+        if match is None:
+            plan.add.append(Record(record.name, record.type, record.content, record.ttl, record.priority,
+                                   proxied=record.proxied))
+            continue
+        left.remove(match)
+        if match.ttl != record.ttl or bool(match.proxied) != bool(record.proxied):
+            plan.update.append((match, Record(record.name, record.type, record.content, record.ttl, record.priority,
+                                              match.id, proxied=record.proxied)))
+    plan.delete.extend(left)
     return plan

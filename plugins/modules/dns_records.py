@@ -165,8 +165,8 @@ options:
     description:
       - Before a write, save the zone's records as they were, in O(backup_dir). No file is written when
         nothing changes or in check mode. Put a backup back with M(coldrig.infra.dns_restore).
-      - The backup holds the whole zone as read (Cloudflare's listing, the RFC 2136 AXFR), except the apex
-        SOA and NS records, which the provider owns; when the server refuses AXFR it holds the records at the
+      - The backup holds the whole zone as read, unfiltered - Cloudflare's record listing, or the RFC 2136
+        AXFR (without the SOA and DNSSEC records); when the server refuses AXFR it holds the records at the
         managed names only (a warning says so). It holds no credential.
     type: bool
     default: true
@@ -174,7 +174,8 @@ options:
     description:
       - Directory of the backups, on the host that runs the task (the controller, unless the task runs the
         module through C(async)). Each backup is C(<backup_dir>/<zone>/<UTC time>.json) plus a BIND zone file
-        C(.zone) beside it, mode 0600, in directories of mode 0700.
+        C(.zone) beside it, mode 0600, in a zone directory of mode 0700.
+      - Read from E(COLDRIG_DNS_BACKUP_DIR) when not given.
     type: path
     default: ~/.local/state/coldrig/zone-backups
 requirements:
@@ -308,6 +309,11 @@ backup:
   returned: success
   type: str
   sample: /home/ops/.local/state/coldrig/zone-backups/example.com/20261203T104500.123456Z.json
+backup_zone_file:
+  description: The BIND zone file rendering of the same backup, beside RV(backup); null when RV(backup) is.
+  returned: success
+  type: str
+  sample: /home/ops/.local/state/coldrig/zone-backups/example.com/20261203T104500.123456Z.zone
 applied:
   description:
     - On a failed write, what is known of the zone - C(none) (clearly refused, unchanged), C(partial)
