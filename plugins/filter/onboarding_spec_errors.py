@@ -16,6 +16,8 @@ description:
     quarantine, reject). An empty list means the spec is good.
   - Each domain's DNS records are built once without DKIM, which validates SPF (syntax, at most 10 lookups),
     DMARC, MTA-STS, TLS-RPT, names and addresses exactly as the DNS step will.
+  - A domain's C(intake) key (C({registrar, create_zone}), playbooks/intake.yml) is checked, and with it
+    O(cloudflare_account_id) and O(registrar).
   - Mailbox keys are checked too - C(mailboxes) (a count up to 1000 or a list of C({local_part, name, daily_limit})),
     C(naming), C(daily_limit) (1 or more), C(quota) - and unknown keys are refused, so a typo is not silently ignored.
   - Local parts, display names, quotas, DKIM selectors, domain names, ports and the TSIG secret follow the rules of
@@ -63,6 +65,16 @@ options:
     description:
       - The mailbox quota of domains that give none (C(coldrig_mailbox_quota)); checked when set.
     type: str
+  registrar:
+    description:
+      - The registrar's API settings (C(coldrig_registrar)), checked with O(dns) when a domain has an C(intake)
+        key naming a registrar - provider, api_user, api_key (never quoted), client_ip (IPv4), username, api_base_url.
+    type: dict
+  cloudflare_account_id:
+    description:
+      - The Cloudflare account of the zones the intake creates (C(coldrig_cloudflare_account_id)), checked with
+        O(dns) when a domain has an C(intake) key; O(dns) must then be C(provider=cloudflare).
+    type: str
 """
 
 EXAMPLES = r"""
@@ -87,6 +99,7 @@ from ansible_collections.coldrig.infra.plugins.module_utils.onboarding_spec impo
     dkim_selector_errors,
     dns_errors,
     domain_errors,
+    intake_errors,
     provider_ttl_errors,
     quota_errors,
 )
@@ -95,7 +108,8 @@ _UNSET = object()
 
 
 def onboarding_spec_errors(domains, backend=_UNSET, dns=_UNSET, mail_host=None, ipv4=None, ipv6=None, defaults=None,
-                           dkim_selector=None, mailbox_quota=None, spec_dkim_selector=None):
+                           dkim_selector=None, mailbox_quota=None, spec_dkim_selector=None, registrar=None,
+                           cloudflare_account_id=None):
     errors = domain_errors(domains, mail_host=mail_host, ipv4=ipv4, ipv6=ipv6, defaults=defaults)
     if dkim_selector is not None:
         errors += dkim_selector_errors(dkim_selector, "mail_dns_dkim_selector")
@@ -108,6 +122,7 @@ def onboarding_spec_errors(domains, backend=_UNSET, dns=_UNSET, mail_host=None, 
     if dns is not _UNSET:
         errors += dns_errors(dns)
         errors += provider_ttl_errors(domains, dns)
+        errors += intake_errors(domains, dns, registrar, cloudflare_account_id)
     return errors
 
 

@@ -121,6 +121,17 @@ class CloudflareClient(object):
         message = "zone %s not found in this Cloudflare account (or the token cannot read it)" % name
         raise CloudflareError(None, [{"code": None, "message": message}], "GET", "/zones")
 
+    def accounts(self, per_page=50):
+        """The accounts the token has ownership of or verified access to (GET /accounts), following the pages."""
+        accounts, page = [], 1
+        while True:
+            body = self._request("GET", "/accounts", params={"page": page, "per_page": per_page})
+            accounts.extend(body.get("result") or [])
+            total_pages = (body.get("result_info") or {}).get("total_pages") or 1
+            if page >= total_pages or not body.get("result"):
+                return accounts
+            page += 1
+
     def zones(self, name=None, account_id=None, per_page=50):
         """Every zone (GET /zones), filtered by ``name`` and ``account.id`` when given, following the pages."""
         params = {"per_page": per_page}

@@ -32,7 +32,13 @@ from ansible_collections.coldrig.infra.plugins.module_utils.mail_records import 
     SPEC_RECORD_KEYS as RECORD_KEYS,
 )
 MAILBOX_KEYS = ("mailboxes", "naming", "daily_limit", "quota")
-DOMAIN_KEYS = ("name", "dkim_selector") + RECORD_KEYS + MAILBOX_KEYS
+DOMAIN_KEYS = ("name", "dkim_selector", "intake") + RECORD_KEYS + MAILBOX_KEYS
+# A domain's intake (playbooks/intake.yml): where it is registered, and whether coldrig creates its Cloudflare zone.
+INTAKE_KEYS = ("registrar", "create_zone")
+# coldrig_registrar per registrar: the registrar_nameservers options intake.yml passes on (a unit test holds this).
+REGISTRAR_KEYS = {
+    "namecheap": ("provider", "api_user", "api_key", "username", "client_ip", "api_base_url"),
+}
 MAILBOX_ITEM_KEYS = ("local_part", "name", "daily_limit")
 MAX_MAILBOXES = 1000
 # The keys of coldrig_dns per provider (docs/onboarding-spec.md): those the mail_dns role passes on to dns_records
@@ -143,6 +149,8 @@ def domain_errors(domains, mail_host=None, ipv4=None, ipv6=None, defaults=None, 
         if domain.get("dkim_selector") is not None:
             errors.extend(dkim_selector_errors(domain["dkim_selector"], "%s.dkim_selector" % where))
         errors.extend(_mailbox_errors(where, domain))
+        if "intake" in domain:
+            errors.extend(_intake_errors("%s.intake" % where, domain["intake"]))
         if mail_host:
             options = dict((key, value) for key, value in (defaults or {}).items() if key in RECORD_KEYS)
             options.update((key, value) for key, value in domain.items()
@@ -155,6 +163,65 @@ def domain_errors(domains, mail_host=None, ipv4=None, ipv6=None, defaults=None, 
                 errors.append("%s.%s" % (where, exc))
             except TypeError as exc:
                 errors.append("%s: %s" % (where, exc))
+    return errors
+
+
+def _intake_errors(where, intake):
+    if not isinstance(intake, dict):
+        return ["%s: %r is not a mapping such as {registrar: namecheap, create_zone: true}" % (where, intake)]
+    errors = []
+    unknown = sorted(str(key) for key in intake if key not in INTAKE_KEYS)
+    if unknown:
+        errors.append("%s: unknown key(s) %s (known: %s; see docs/onboarding-spec.md)"
+                      % (where, ", ".join(unknown), ", ".join(INTAKE_KEYS)))
+    registrar = intake.get("registrar")
+    if registrar is not None and registrar not in REGISTRAR_KEYS:
+        errors.append(_problem("%s.registrar" % where, registrar, "is not one of %s (the registrars coldrig can set "
+                               "nameservers at); leave it out to set them by hand" % ", ".join(sorted(REGISTRAR_KEYS))))
+    create_zone = intake.get("create_zone", True)
+    if not isinstance(create_zone, bool):
+        errors.append(_problem("%s.create_zone" % where, create_zone, "is not true or false"))
+    elif registrar is None and not create_zone:
+        errors.append("%s: gives no registrar and create_zone: false, so the intake has nothing to do; leave intake "
+                      "out, or give registrar" % where)
+    return errors
+
+
+def intake_errors(domains, dns, registrar=None, account_id=None):
+    """Problems of the intake settings (coldrig_dns, coldrig_cloudflare_account_id, coldrig_registrar); [] without intake."""
+    intakes = [d["intake"] for d in domains or [] if isinstance(d, dict) and isinstance(d.get("intake"), dict)]
+    if not intakes:
+        return []
+    errors = []
+    if not isinstance(dns, dict) or dns.get("provider") != "cloudflare":
+        errors.append(_problem("coldrig_dns.provider", dns.get("provider") if isinstance(dns, dict) else dns,
+                               "is not cloudflare: a domain's intake creates a Cloudflare zone; set provider: "
+                               "cloudflare with api_token, or leave intake out"))
+    reason = validate.cloudflare_account_id_problem(account_id)  # the zone is looked up in that account too
+    if reason:
+        errors.append(_problem("coldrig_cloudflare_account_id", account_id, reason))
+    wanted = sorted(set(i["registrar"] for i in intakes if i.get("registrar") in REGISTRAR_KEYS))
+    if not wanted:
+        return errors
+    if not isinstance(registrar, dict):
+        return errors + ["coldrig_registrar: give the registrar's API settings, e.g. {provider: namecheap, api_user: "
+                         "..., api_key: ..., client_ip: ...} (a domain's intake names registrar %s)" % wanted[0]]
+    provider = registrar.get("provider")
+    if provider not in wanted or len(wanted) > 1:
+        return errors + [_problem("coldrig_registrar.provider", provider, "is not %s, the registrar the domains' intake "
+                                  "names (one registrar per run)" % " and ".join(wanted))]
+    known = REGISTRAR_KEYS[provider]
+    unknown = sorted(str(key) for key in registrar if key not in known)
+    if unknown:
+        errors.append("coldrig_registrar: unknown key(s) %s for provider %s (known: %s; see docs/onboarding-spec.md)"
+                      % (", ".join(unknown), provider, ", ".join(known)))
+    for key in ("api_user", "api_key"):
+        if not isinstance(registrar.get(key), str) or not registrar[key].strip():
+            errors.append("coldrig_registrar.%s: is missing or empty; give the %s API %s" % (key, provider, key[4:]))
+    reason = validate.ipv4_problem(registrar.get("client_ip"))
+    if reason:
+        errors.append(_problem("coldrig_registrar.client_ip", registrar.get("client_ip"), reason + " (the public IPv4 "
+                               "address of the controller, on the registrar account's API whitelist)"))
     return errors
 
 

@@ -81,7 +81,7 @@ def argument_spec(env_fallback):
     spec = dict(
         registrar=dict(type="str", required=True, choices=sorted(REGISTRARS)),
         domain=dict(type="str", required=True),
-        nameservers=dict(type="list", elements="str", required=True),
+        nameservers=dict(type="list", elements="str"),
         timeout=dict(type="float", default=30.0),
         max_retries=dict(type="int", default=5),
     )

@@ -331,3 +331,14 @@ def check_dqs_key(value, field):
         error.args = ("%s: the value %s" % (field, reason),)
         raise error
     return value.strip()
+
+
+# A Cloudflare account id: 32 hexadecimal characters (the account's overview page in the dashboard).
+_CLOUDFLARE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def cloudflare_account_id_problem(value):
+    """Why ``value`` is not a Cloudflare account id, or None."""
+    if not isinstance(value, str) or not _CLOUDFLARE_ID.match(value.strip().lower()):
+        return "is not a Cloudflare account id (32 hexadecimal characters, on the account's overview page)"
+    return None

@@ -12,7 +12,7 @@ module: cloudflare_zone
 short_description: A Cloudflare zone present or absent in an account, and its activation
 description:
   - Makes the zone O(name) exist (or not) in the Cloudflare account O(account_id), through Cloudflare API v4
-    (C(GET /zones?name=...&account.id=...), C(POST /zones), C(GET /zones/{id}), C(DELETE /zones/{id})).
+    (C(GET /accounts), C(GET /zones?name=...&account.id=...), C(POST /zones), C(GET /zones/{id}), C(DELETE /zones/{id})).
   - Reads first - a zone already in the account is left as it is (no write), whatever its status.
   - Returns the two nameservers Cloudflare assigned to the zone, which the domain's registrar must show
     (see M(coldrig.infra.registrar_nameservers)), and the zone's status - C(pending) until Cloudflare sees
@@ -20,8 +20,10 @@ description:
   - With O(wait), polls the zone until it is C(active), for at most O(wait_timeout) seconds. On timeout it
     fails with the nameservers it expected and those the domain's NS records answer now, asked through DNS
     (O(resolvers), or the system's resolver).
+  - Before a zone is created, and in check mode too, O(account_id) must be among the accounts the token can use
+    (C(GET /accounts)), so that a wrong account id fails before any write.
   - In check mode nothing is written; a zone to create is reported without nameservers (Cloudflare assigns
-    them at creation), and an O(account_id) the token cannot use is only found when the zone is created.
+    them at creation).
   - Runs on the controller (C(delegate_to=localhost) or a play on localhost).
 version_added: 0.2.0
 author:
@@ -158,7 +160,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.coldrig.infra.plugins.module_utils import cloudflare
-from ansible_collections.coldrig.infra.plugins.module_utils.validate import ValidationError, check_domain
+from ansible_collections.coldrig.infra.plugins.module_utils.validate import ValidationError, check_domain, cloudflare_account_id_problem
 
 try:
     import dns.exception
@@ -177,10 +179,10 @@ class ZoneError(Exception):
 
 
 def check_account_id(value):
-    text = (value or "").strip().lower()
-    if len(text) != 32 or any(c not in "0123456789abcdef" for c in text):
-        raise ValidationError("account_id", value, "is not a Cloudflare account id (32 hexadecimal characters); " + ACCOUNT_ID_FIX)
-    return text
+    reason = cloudflare_account_id_problem(value)
+    if reason:
+        raise ValidationError("account_id", value, "%s; %s" % (reason, ACCOUNT_ID_FIX))
+    return value.strip().lower()
 
 
 def parse_resolvers(values):
@@ -282,6 +284,10 @@ def run(module, client, result):
         result.update(zone_id=None, status="absent", name_servers=[], original_name_servers=[])
         return
     if zone is None:
+        # before any write, and in check mode too: the account must be one the token can use
+        if account_id not in [str(a.get("id", "")).lower() for a in client.accounts()]:
+            raise ZoneError("account_id: %r %s (it is not among the accounts this token can use, GET /accounts)"
+                            % (params["account_id"], ACCOUNT_ID_FIX))
         result["changed"] = True
         if module._diff:
             result["diff"] = {"before": "", "after": "zone %s (%s, account %s)\n" % (name, params["type"], account_id)}

@@ -35,10 +35,12 @@ options:
     type: str
     required: true
   nameservers:
-    description: The nameservers the domain must use, host names (at least one).
+    description:
+      - The nameservers the domain must use, host names (at least one).
+      - Leave it out to only read - the module then checks that the domain is in the account and the credentials
+        work, and returns the nameservers the domain has, without any write (the intake's check before any change).
     type: list
     elements: str
-    required: true
   api_user:
     description: Namecheap - the API user. Default from the environment variable E(NAMECHEAP_API_USER).
     type: str
@@ -88,6 +90,15 @@ EXAMPLES = r"""
     api_key: "{{ vault_namecheap_key }}"
     client_ip: 203.0.113.10
   delegate_to: localhost
+
+- name: Only check that the domain is in the account and the credentials work (no write)
+  coldrig.infra.registrar_nameservers:
+    registrar: namecheap
+    domain: outreach-example.com
+    api_user: "{{ vault_namecheap_user }}"
+    api_key: "{{ vault_namecheap_key }}"
+    client_ip: 203.0.113.10
+  delegate_to: localhost
 """
 
 RETURN = r"""
@@ -123,6 +134,8 @@ from ansible_collections.coldrig.infra.plugins.module_utils.validate import chec
 
 def wanted(params):
     domain = check_domain(params["domain"], "domain")
+    if params["nameservers"] is None:
+        return domain, None
     names = []
     for index, name in enumerate(params["nameservers"] or []):
         name = check_hostname(name, "nameservers[%d]" % index)
@@ -145,7 +158,7 @@ def run(module, result):
         ours, current = registrar.nameservers(domain)
         result["before"] = {"nameservers": current, "registrar_dns": ours}
         result["nameservers"] = current
-        if not ours and sorted(current) == sorted(names):
+        if names is None or (not ours and sorted(current) == sorted(names)):
             return
         result["changed"] = True
         result["nameservers"] = names

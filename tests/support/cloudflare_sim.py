@@ -6,6 +6,8 @@ the ``{"success", "errors", "messages", "result"[, "result_info"]}`` envelope an
 the error codes Cloudflare documents or is widely observed to return. Covered,
 under ``/client/v4``:
 
+* ``GET /accounts`` ("List Accounts": the accounts the token has ownership or verified access
+  to; ``page``, ``per_page`` 20, max 50): the one simulated account;
 * ``GET /zones`` (``name``, ``status``, ``account.id``, ``match``, ``page``, ``per_page`` 20,
   max 50), ``GET /zones/{zone_id}``, ``POST /zones`` (``name``, ``account.id``, ``type``) and
   ``DELETE /zones/{zone_id}``. A zone made through the API starts ``pending`` with two
@@ -89,6 +91,7 @@ WRITABLE = ("type", "name", "content", "ttl", "proxied", "priority", "comment", 
 TTL_AUTO, TTL_MIN, TTL_MAX = 1, 60, 86400
 RECORD_PAGING = (100, 5_000_000)  # default, maximum per_page for dns_records
 ZONE_PAGING = (20, 50)  # default, maximum per_page for zones
+ACCOUNT_PAGING = (20, 50)  # default, maximum per_page for accounts
 TXT_MAX_BYTES, TXT_MAX_COMBINED = 4096, 8192  # per record (wire), per name+type
 SAME_NAME_DOC = ("https://developers.cloudflare.com/dns/manage-dns-records/troubleshooting/"
                  "records-with-same-name/")
@@ -459,6 +462,7 @@ class CloudflareSimulator(ApiSimulator):
         self._account = {"id": _new_id(), "name": "Simulated account"}
         self._zones: dict[str, _Zone] = {}
         self._routes = [
+            ("GET", "/accounts", self._list_accounts),
             ("GET", "/zones", self._list_zones),
             ("POST", "/zones", self._create_zone),
             ("GET", "/zones/{zone}", self._get_zone),
@@ -596,6 +600,11 @@ class CloudflareSimulator(ApiSimulator):
                 zone.status, zone.activated_on = "active", _now()
                 zone.modified_on = zone.activated_on
         return zone
+
+    def _list_accounts(self, method: str, params: dict, query: dict, body: dict) -> Envelope:
+        account = dict(self._account, type="standard", created_on="2026-01-01T00:00:00.000000Z",
+                       settings={"enforce_twofactor": False, "api_access_enabled": None, "abuse_contact_email": None})
+        return _paginate([account], query, ACCOUNT_PAGING, dict)
 
     def _list_zones(self, method: str, params: dict, query: dict, body: dict) -> Envelope:
         preds: list[Callable[[_Zone], bool]] = []

@@ -231,3 +231,56 @@ def test_a_bad_spec_level_dkim_selector_is_refused():
     errors = onboarding_spec_errors([{"name": "a.example.com"}], spec_dkim_selector="S_1")
     assert len(errors) == 1 and errors[0].startswith("coldrig_dkim_selector: 'S_1'"), errors
     assert onboarding_spec_errors([{"name": "a.example.com"}], spec_dkim_selector="s2") == []
+
+
+CF = {"provider": "cloudflare", "api_token": "t"}
+ACCOUNT = "0123456789abcdef0123456789abcdef"
+NAMECHEAP = {"provider": "namecheap", "api_user": "coldrig", "api_key": "SECRET-KEY", "client_ip": "198.51.100.7"}
+INTAKE = {"registrar": "namecheap", "create_zone": True}
+
+
+def test_a_good_intake_has_no_problem_and_without_intake_nothing_is_asked():
+    assert check([{"name": "a.test", "intake": INTAKE}], dns=CF, registrar=NAMECHEAP,
+                 cloudflare_account_id=ACCOUNT) == []
+    assert check([{"name": "a.test"}], dns=DNS) == []
+
+
+def test_intake_keys_are_checked_naming_the_domain_and_the_key():
+    problems = check([{"name": "a.test", "intake": {"registrar": "godaddy", "create_zone": "yes", "zone": 1}},
+                      {"name": "b.test", "intake": {"create_zone": False}},
+                      {"name": "c.test", "intake": "namecheap"}],
+                     dns=CF, registrar=NAMECHEAP, cloudflare_account_id=ACCOUNT)
+    assert problems == [
+        "coldrig_domains[0] (a.test).intake: unknown key(s) zone (known: registrar, create_zone; see docs/onboarding-spec.md)",
+        "coldrig_domains[0] (a.test).intake.registrar: 'godaddy' is not one of namecheap (the registrars coldrig can set "
+        "nameservers at); leave it out to set them by hand",
+        "coldrig_domains[0] (a.test).intake.create_zone: 'yes' is not true or false",
+        "coldrig_domains[1] (b.test).intake: gives no registrar and create_zone: false, so the intake has nothing to do; "
+        "leave intake out, or give registrar",
+        "coldrig_domains[2] (c.test).intake: 'namecheap' is not a mapping such as {registrar: namecheap, create_zone: true}",
+    ]
+
+
+def test_intake_settings_are_checked_naming_the_variable_and_never_quoting_the_api_key():
+    problems = check([{"name": "a.test", "intake": INTAKE}], dns=DNS, cloudflare_account_id="acct",
+                     registrar=dict(NAMECHEAP, client_ip="me", api_user="", api_secret="x"))
+    assert problems[0].startswith("coldrig_dns.provider: 'rfc2136' is not cloudflare: a domain's intake creates")
+    assert problems[1].startswith("coldrig_cloudflare_account_id: 'acct' is not a Cloudflare account id")
+    assert problems[2].startswith("coldrig_registrar: unknown key(s) api_secret for provider namecheap")
+    assert problems[3].startswith("coldrig_registrar.api_user: is missing or empty")
+    assert problems[4].startswith("coldrig_registrar.client_ip: 'me' is not an IPv4 address")
+    assert len(problems) == 5 and not any("SECRET-KEY" in p for p in problems)
+    missing = check([{"name": "a.test", "intake": INTAKE}], dns=CF, cloudflare_account_id=ACCOUNT)
+    assert missing == ["coldrig_registrar: give the registrar's API settings, e.g. {provider: namecheap, api_user: ..., "
+                       "api_key: ..., client_ip: ...} (a domain's intake names registrar namecheap)"]
+
+
+def test_the_registrar_keys_the_checker_takes_are_those_intake_passes_and_the_module_knows():
+    from ansible.module_utils.basic import env_fallback  # pylint: disable=import-outside-toplevel
+    from ansible_collections.coldrig.infra.plugins.module_utils.onboarding_spec import REGISTRAR_KEYS  # pylint: disable=import-outside-toplevel
+    from ansible_collections.coldrig.infra.plugins.module_utils.registrar import argument_spec  # pylint: disable=import-outside-toplevel
+
+    playbook = (ROOT / "playbooks" / "intake.yml").read_text()
+    passed = set(re.findall(r"intake_registrar\.([a-z_]+)", playbook)) | {"provider"}
+    assert set(REGISTRAR_KEYS["namecheap"]) == passed
+    assert passed - {"provider"} <= set(argument_spec(env_fallback))

@@ -115,3 +115,9 @@ def test_fully_qualified_dns_names_need_a_dot_and_a_top_level_label_without_unde
 def test_all_digit_dkim_selector_is_accepted(value):
     # Gmail signs with selectors such as 20230601: a selector is no top-level domain.
     assert v.dkim_selector_problem(value) is None
+
+
+def test_cloudflare_account_id_is_32_hex_characters():
+    assert v.cloudflare_account_id_problem("0123456789ABCDEF0123456789abcdef") is None
+    for value in ("", None, "0123456789abcdef", "g" * 32, 32):
+        assert "32 hexadecimal characters" in v.cloudflare_account_id_problem(value)

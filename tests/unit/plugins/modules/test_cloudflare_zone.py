@@ -99,8 +99,15 @@ def test_wait_timeout_fails_naming_the_expected_and_the_current_nameservers(cf, 
 def test_an_account_id_that_does_not_exist_fails_naming_the_field_and_creates_nothing(cf, run_module):
     result = run_module(cloudflare_zone, zone_args(cf, account_id="0" * 32))
     assert result["failed"] and result["msg"].startswith("account_id: '%s' does not exist or the token cannot use it" % ("0" * 32))
-    assert "1067" in result["msg"]
+    assert "GET /accounts" in result["msg"]
     assert cf.zone("alpha-outreach.com") is None
+    assert writes(cf) == []  # found by a read, before the create
+
+
+def test_check_mode_finds_an_account_id_that_does_not_exist(cf, run_module):
+    result = run_module(cloudflare_zone, zone_args(cf, account_id="0" * 32), check=True)
+    assert result["failed"] and result["msg"].startswith("account_id: '%s' does not exist" % ("0" * 32)), result
+    assert writes(cf) == []
 
 
 def test_a_wrong_token_fails_naming_the_field_without_the_token(cf, run_module):

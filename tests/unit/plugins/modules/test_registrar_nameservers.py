@@ -47,6 +47,17 @@ def test_check_mode_reports_the_change_and_writes_nothing(sim, run_module):
     assert sim.writes == 0 and sim.nameservers("gamma-outreach.io") == DEFAULT_NAMESERVERS
 
 
+def test_without_nameservers_the_domain_is_only_read_and_nothing_written(sim, run_module):
+    base = args(sim, domain="gamma-outreach.io")
+    del base["nameservers"]
+    result = run_module(registrar_nameservers, base)
+    assert not result["failed"] and not result["changed"], result
+    assert result["nameservers"] == DEFAULT_NAMESERVERS and result["before"]["registrar_dns"] is True
+    assert sim.writes == 0
+    missing = run_module(registrar_nameservers, dict(base, domain="not-ours.com"))
+    assert missing["failed"] and missing["msg"].startswith("domain: not-ours.com is not in this namecheap account")
+
+
 def test_multi_label_tld_is_split_as_namecheap_wants(sim, run_module):
     result = run_module(registrar_nameservers, args(sim, domain="beta-outreach.co.uk"))
     assert result["changed"] and not result["failed"], result
