@@ -19,31 +19,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.module_utils.basic import env_fallback
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.coldrig.infra.plugins.module_utils.dns_sync import (
-    MUTUALLY_EXCLUSIVE,
-    REQUIRED_IF,
-    SyncFailure,
-    argument_spec,
-    sync_zone,
-)
+from ansible_collections.coldrig.infra.plugins.module_utils.dns_sync import SyncFailure, sync_zone, validate_args
 
 
 def validate(args):
     """(params, None) or (None, error message without any no_log value)."""
-    validator = ArgumentSpecValidator(argument_spec(env_fallback), mutually_exclusive=MUTUALLY_EXCLUSIVE,
-                                      required_if=REQUIRED_IF)
-    validation = validator.validate(dict(args))
-    no_log_values = set(validation._no_log_values)  # pylint: disable=protected-access
-    for key in ("api_token", "tsig_key_secret"):  # also when the spec could not even read them
-        if isinstance(args.get(key), str) and args[key]:
-            no_log_values.add(args[key])
-    if validation.error_messages:
-        return None, remove_values("; ".join(validation.error_messages), no_log_values)
-    return validation.validated_parameters, None
+    return validate_args(args, env_fallback)
 
 
 class ActionModule(ActionBase):

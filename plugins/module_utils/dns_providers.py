@@ -16,7 +16,8 @@ dns_records.py, so the plan, the idempotence and the diff are the same for all:
 
 ``read`` returns every record at the managed names (all types), so that the plan sees a
 CNAME that conflicts with a desired record; ``zone_records`` then holds every record of the
-zone as read (None when the provider could read only the managed names), for the backup. ``apply`` returns the number of writes.
+zone as read (None when the provider could read only the managed names), for the backup and
+the restore. ``apply`` returns the number of writes.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -89,6 +89,27 @@ def argument_spec(env_fallback, base=None):
     return spec
 
 
+def validate_args(args, env_fallback, base=None):
+    """(params, None) or (None, error message without any no_log value), for the action plugins.
+
+    Not ActionBase.validate_argument_spec: that one fails with the task's arguments attached to
+    the error, and Ansible prints them, API token included.
+    """
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # pylint: disable=import-outside-toplevel
+    from ansible.module_utils.common.parameters import remove_values  # pylint: disable=import-outside-toplevel
+
+    validator = ArgumentSpecValidator(argument_spec(env_fallback, base), mutually_exclusive=MUTUALLY_EXCLUSIVE,
+                                      required_if=REQUIRED_IF)
+    validation = validator.validate(dict(args))
+    no_log_values = set(validation._no_log_values)  # pylint: disable=protected-access
+    for key in ("api_token", "tsig_key_secret"):  # also when the spec could not even read them
+        if isinstance(args.get(key), str) and args[key]:
+            no_log_values.add(args[key])
+    if validation.error_messages:
+        return None, remove_values("; ".join(validation.error_messages), no_log_values)
+    return validation.validated_parameters, None
+
+
 def read_tsig_secret(params):
     if not params.get("tsig_key_file"):
         return params.get("tsig_key_secret")

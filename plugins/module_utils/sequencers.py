@@ -8,6 +8,8 @@
 * Smartlead - "from_name,from_email,user_name,password,smtp_host,smtp_port,imap_host,imap_port,
   max_email_per_day,warmup_enabled,total_warmup_per_day,daily_rampup" (Smartlead's bulk upload; the same
   names as the fields of its email-accounts/save API).
+* Reply.io - none: its documentation describes no import file format for mailboxes (email accounts), so
+  there is no Reply.io export rather than guessed columns (docs/onboarding-spec.md).
 
 Rows are built from coldrig's mailbox records ({email, name, password, daily_limit}) and the
 connection settings of the mail host, and written with the csv module (RFC 4180 quoting, CRLF).

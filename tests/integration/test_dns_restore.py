@@ -176,3 +176,14 @@ def test_push_then_restore_gives_back_the_cloudflare_zone_record_for_record(sim,
     again = run_module("coldrig.infra.dns_restore", cf_args(sim, src=pushed["backup"], backup_dir=str(tmp_path)))
     assert not again["changed"] and again["backup"] is None, again
     assert [m for m, _p in sim.requests] == ["GET", "GET"]  # read only: no batch call
+
+
+def test_restore_errors_never_show_the_api_token(sim, tmp_path):
+    secret = "cf-wrong-token-SECRETVALUE-0123456789"
+    bad_arg = run_module("coldrig.infra.dns_restore", cf_args(sim, api_token=secret, src=str(tmp_path / "x.json"),
+                                                              batch_size="many"))
+    assert bad_arg["failed"] and "batch_size" in bad_arg["msg"], bad_arg
+    missing = run_module("coldrig.infra.dns_restore", cf_args(sim, api_token=secret, src=str(tmp_path / "x.json")))
+    assert missing["failed"] and missing["msg"].startswith("src: cannot read"), missing
+    for result in (bad_arg, missing):
+        assert "SECRETVALUE" not in json.dumps(result) and "SECRETVALUE" not in result["_output"]

@@ -48,7 +48,9 @@ def test_backup_read_back_gives_the_same_records_ttl_priority_and_proxy_flag(tmp
     path, _zone_file = write_backup(str(tmp_path), ZONE, "cloudflare", RECORDS, complete=False, now=WHEN)
     zone, provider, complete, records = read_backup(path)
     assert (zone, provider, complete) == (ZONE, "cloudflare", False)
-    key = lambda r: (r.key, r.ttl, r.proxied)  # noqa: E731
+    def key(record):
+        return (record.key, record.ttl, record.proxied)
+
     assert sorted(map(key, records), key=repr) == sorted(map(key, RECORDS), key=repr)
 
 
