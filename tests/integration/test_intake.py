@@ -27,7 +27,7 @@ BIN = Path(sys.executable).parent
 TOKEN = "cf-token-0123456789abcdef"
 NC_KEY = "nc-key-0123456789abcdef-SECRET"
 CLIENT_IP = "198.51.100.7"
-DOMAINS = ["alpha-outreach.com", "beta-outreach.co.uk", "gamma-outreach.io"]
+DOMAINS = ("alpha-outreach.com", "beta-outreach.co.uk", "gamma-outreach.io")
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ def assert_failed_before_any_change(result, cf, registry, message):
 
 
 def test_a_domain_not_in_the_registrar_account_fails_before_any_change_naming_domain(tmp_path, cf, registry):
-    result = run_intake(tmp_path, cf, registry, domains=DOMAINS + ["not-ours.com"])
+    result = run_intake(tmp_path, cf, registry, domains=DOMAINS + ("not-ours.com",))
     assert_failed_before_any_change(result, cf, registry, "domain: not-ours.com is not in this namecheap account")
 
 
@@ -160,6 +160,6 @@ def test_a_cloudflare_account_id_that_does_not_exist_fails_before_any_change_nam
 
 def test_a_malformed_account_id_and_an_unknown_intake_key_fail_the_spec_check_naming_the_field(tmp_path, cf, registry):
     result = run_intake(tmp_path, cf, registry, account_id="not-an-id",
-                        domains=DOMAINS[:2] + [{"name": DOMAINS[2], "intake": {"registrar": "namecheap", "zone": 1}}])
+                        domains=DOMAINS[:2] + ({"name": DOMAINS[2], "intake": {"registrar": "namecheap", "zone": 1}},))
     assert_failed_before_any_change(result, cf, registry, "coldrig_cloudflare_account_id: 'not-an-id' is not a Cloudflare account id")
     assert "coldrig_domains[2] (gamma-outreach.io).intake: unknown key(s) zone (known: registrar, create_zone" in result.stdout

@@ -48,6 +48,7 @@ def test_backup_read_back_gives_the_same_records_ttl_priority_and_proxy_flag(tmp
     path, _zone_file = write_backup(str(tmp_path), ZONE, "cloudflare", RECORDS, complete=False, now=WHEN)
     zone, provider, complete, records = read_backup(path)
     assert (zone, provider, complete) == (ZONE, "cloudflare", False)
+
     def key(record):
         return (record.key, record.ttl, record.proxied)
 
