@@ -48,9 +48,11 @@ def cf(registry):
 
 
 def run_intake(tmp_path: Path, cf, registry, domains=DOMAINS, account_id=None, api_key=NC_KEY,
-               check: bool = False) -> subprocess.CompletedProcess:
+               check: bool = False, intake: bool = True) -> subprocess.CompletedProcess:
     spec = [name if isinstance(name, dict) else {"name": name, "intake": {"registrar": "namecheap", "create_zone": True}}
             for name in domains]
+    if not intake:
+        spec = [{"name": item["name"]} for item in spec]
     inventory = tmp_path / "hosts.json"
     inventory.write_text(json.dumps({
         "coldrig_role_mta": {"hosts": {"mx1": {"ansible_host": "127.0.0.1", "ansible_port": 9,
@@ -131,6 +133,12 @@ def test_intake_in_check_mode_changes_nothing(tmp_path, cf, registry):
     assert result.returncode == 0, result.stdout + result.stderr
     assert zones(cf) == {} and registry.writes == 0
     assert all(registry.nameservers(name) == DEFAULT_NAMESERVERS for name in DOMAINS)
+
+
+def test_without_intake_keys_the_play_does_nothing(tmp_path, cf, registry):
+    result = run_intake(tmp_path, cf, registry, intake=False)
+    assert result.returncode == 0 and recap(result)["changed"] == 0, result.stdout + result.stderr
+    assert cf.request_log == [] and registry.request_log == []
 
 
 def assert_failed_before_any_change(result, cf, registry, message):
