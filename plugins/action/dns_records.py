@@ -32,9 +32,9 @@ from ansible_collections.coldrig.infra.plugins.module_utils.dns_sync import (
 )
 
 
-def validate(args):
-    """(params, None) or (None, error message without any no_log value)."""
-    validator = ArgumentSpecValidator(argument_spec(env_fallback), mutually_exclusive=MUTUALLY_EXCLUSIVE,
+def validate(args, zones=False):
+    """(params, None) or (None, error message without any no_log value); ``zones`` for dns_zones' options."""
+    validator = ArgumentSpecValidator(argument_spec(env_fallback, zones), mutually_exclusive=MUTUALLY_EXCLUSIVE,
                                       required_if=REQUIRED_IF)
     validation = validator.validate(dict(args))
     no_log_values = set(validation._no_log_values)  # pylint: disable=protected-access

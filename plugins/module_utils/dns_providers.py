@@ -115,13 +115,33 @@ def cloudflare_body(record):
 class CloudflareProvider(object):
     name = "cloudflare"
 
-    def __init__(self, api_token, base_url, timeout, max_retries, batch_size=200):
+    @staticmethod
+    def zone_listing(api_token, base_url, timeout, max_retries, limiter=None):
+        """{zone name: id} of every zone the token can read, in one paginated listing; and its request count."""
+        try:
+            client = CloudflareClient(api_token, base_url=base_url, timeout=timeout, max_retries=max_retries,
+                                      limiter=limiter)
+        except (CloudflareError, ValueError) as exc:
+            raise ProviderError(str(exc))
+        try:
+            zones = client.zones(per_page=50)
+        except CloudflareError as exc:
+            raise ProviderError(str(exc))
+        finally:
+            client.close()
+        return dict((z.get("name", "").lower(), z.get("id")) for z in zones if z.get("id")), client.request_count
+
+    def __init__(self, api_token, base_url, timeout, max_retries, batch_size=200, zone_ids=None, limiter=None):
         self.batch_size = max(1, int(batch_size))
         try:
-            self.client = CloudflareClient(api_token, base_url=base_url, timeout=timeout, max_retries=max_retries)
+            self.client = CloudflareClient(api_token, base_url=base_url, timeout=timeout, max_retries=max_retries,
+                                           limiter=limiter)
         except (CloudflareError, ValueError) as exc:
             raise ProviderError(str(exc))
         self.zone_id = None
+        # {zone name: id} from one listing of the account's zones (dns_sync.sync_zones), so that
+        # a push of many zones costs no lookup per zone.
+        self.zone_ids = zone_ids or {}
 
     @property
     def requests(self):
@@ -130,7 +150,7 @@ class CloudflareProvider(object):
     def read(self, zone, pairs):
         wanted = set(pairs)
         try:
-            self.zone_id = self.client.zone_id(zone)
+            self.zone_id = self.zone_ids.get(zone) or self.client.zone_id(zone)
             items = self.client.list_records(self.zone_id)
         except CloudflareError as exc:
             raise ProviderError(str(exc))

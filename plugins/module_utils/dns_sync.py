@@ -54,6 +54,15 @@ ARGUMENT_SPEC = dict(
     timeout=dict(type="float", default=30.0),
     max_retries=dict(type="int", default=5),
 )
+# coldrig.infra.dns_zones: the provider options of dns_records, and zones instead of zone + records.
+ZONES_ARGUMENT_SPEC = dict((key, value) for key, value in ARGUMENT_SPEC.items() if key not in ("zone", "records"))
+ZONES_ARGUMENT_SPEC.update(
+    zones=dict(type="list", elements="dict", required=True, options=dict(
+        zone=dict(type="str", required=True),
+        records=dict(type="list", elements="dict", required=True, options=RECORD_OPTIONS),
+    )),
+    workers=dict(type="int", default=8),
+)
 MAX_BATCH_SIZE = 3500  # Cloudflare's batch limit on Pro, Business and Enterprise plans (Free: 200)
 REQUIRED_IF = [("provider", "rfc2136", ["server"])]
 MUTUALLY_EXCLUSIVE = [("tsig_key_secret", "tsig_key_file")]
@@ -67,9 +76,9 @@ class SyncFailure(Exception):
         self.result = result
 
 
-def argument_spec(env_fallback):
-    """ARGUMENT_SPEC with the fallback callable that AnsibleModule and the validator expect."""
-    spec = dict((key, dict(value)) for key, value in ARGUMENT_SPEC.items())
+def argument_spec(env_fallback, zones=False):
+    """ARGUMENT_SPEC (ZONES_ARGUMENT_SPEC) with the fallback callable that AnsibleModule and the validator expect."""
+    spec = dict((key, dict(value)) for key, value in (ZONES_ARGUMENT_SPEC if zones else ARGUMENT_SPEC).items())
     spec["api_token"]["fallback"] = (env_fallback, ["CLOUDFLARE_API_TOKEN"])
     return spec
 
@@ -85,7 +94,7 @@ def read_tsig_secret(params):
         raise SyncFailure("tsig_key_file: cannot read %s: %s" % (path, exc.strerror or exc))
 
 
-def make_provider(params, secret):
+def make_provider(params, secret, zone_ids=None, limiter=None):
     # Imported here: a Cloudflare run never loads dnspython, an RFC 2136 run never loads httpx.
     from ansible_collections.coldrig.infra.plugins.module_utils import dns_providers  # pylint: disable=import-outside-toplevel
 
@@ -108,11 +117,15 @@ def make_provider(params, secret):
         raise SyncFailure("batch_size: %d is not between 1 and %d (Cloudflare takes 200 changes per batch on the Free "
                           "plan, 3500 on paid plans)" % (params["batch_size"], MAX_BATCH_SIZE))
     return dns_providers.CloudflareProvider(params["api_token"], params["api_base_url"], params["timeout"],
-                                            params["max_retries"], params["batch_size"])
+                                            params["max_retries"], params["batch_size"], zone_ids, limiter)
 
 
-def sync_zone(params, check_mode=False, want_diff=False):
-    """Make one zone's records match params["records"]; return the module result (no secrets in it)."""
+def sync_zone(params, check_mode=False, want_diff=False, zone_ids=None, limiter=None):
+    """Make one zone's records match params["records"]; return the module result (no secrets in it).
+
+    ``zone_ids`` ({name: id} from one listing) and ``limiter`` (a shared rate limiter) come from
+    sync_zones when many zones are pushed in one run.
+    """
     from ansible_collections.coldrig.infra.plugins.module_utils.dns_providers import ProviderError  # pylint: disable=import-outside-toplevel
 
     try:
@@ -127,7 +140,7 @@ def sync_zone(params, check_mode=False, want_diff=False):
 
     secret = read_tsig_secret(params)
     try:
-        provider = make_provider(params, secret)
+        provider = make_provider(params, secret, zone_ids, limiter)
     except ProviderError as exc:
         raise SyncFailure("%s: %s" % (params["provider"], exc))
     on_conflict = params.get("on_conflict") or "fail"
@@ -190,4 +203,79 @@ def sync_zone(params, check_mode=False, want_diff=False):
         all_after = [r for pair in touched for r in after[pair]]
         result["diff"] = dict(before=diff_text(before_records, zone), after=diff_text(all_after, zone),
                               before_header=header, after_header=header)
+    return result
+
+
+DEFAULT_WORKERS = 8
+
+
+def sync_zones(params, zones, workers=DEFAULT_WORKERS, check_mode=False, want_diff=False):
+    """Push many zones (``zones``: [{zone, records}]) with the provider settings of ``params``.
+
+    The zones go concurrently, ``workers`` at a time. On Cloudflare the ids of all zones come
+    from one paginated listing (not a lookup per zone), and every request of the run goes
+    through one rate limiter under Cloudflare's 1,200 requests per 5 minutes. Every zone is
+    tried, whatever another zone does; returns (results in the order given, requests of the
+    listing). A zone that failed has ``failed`` and ``msg`` in its result.
+    """
+    import concurrent.futures  # pylint: disable=import-outside-toplevel
+    from ansible_collections.coldrig.infra.plugins.module_utils.dns_providers import (  # pylint: disable=import-outside-toplevel
+        CloudflareProvider,
+        ProviderError,
+    )
+
+    zone_ids, limiter, listing_requests = None, None, 0
+    if params["provider"] == "cloudflare" and zones:
+        from ansible_collections.coldrig.infra.plugins.module_utils.cloudflare import RateLimiter  # pylint: disable=import-outside-toplevel
+        if not params.get("api_token"):
+            raise SyncFailure("api_token: required with provider=cloudflare (or set CLOUDFLARE_API_TOKEN)")
+        limiter = RateLimiter()
+        try:
+            zone_ids, listing_requests = CloudflareProvider.zone_listing(
+                params["api_token"], params["api_base_url"], params["timeout"], params["max_retries"], limiter)
+        except ProviderError as exc:
+            raise SyncFailure("cloudflare: listing the account's zones: %s" % exc, requests=1)
+
+    def one(entry):
+        zone_params = dict(params, zone=entry["zone"], records=entry["records"])
+        try:
+            result = sync_zone(zone_params, check_mode, want_diff, zone_ids, limiter)
+        except SyncFailure as exc:
+            result = dict(exc.result)
+            result.pop("exception", None)
+            result.update(failed=True, msg=str(exc))
+        except Exception as exc:  # pylint: disable=broad-except
+            result = dict(failed=True, msg="%s: %s: %s" % (entry["zone"], type(exc).__name__, exc))
+        result["zone"] = str(entry.get("zone") or "").strip().rstrip(".").lower()
+        return result
+
+    workers = max(1, min(int(workers), len(zones) or 1))
+    if workers == 1:
+        return [one(entry) for entry in zones], listing_requests
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, zones)), listing_requests
+
+
+def zones_result(params, check_mode=False, want_diff=False):
+    """coldrig.infra.dns_zones' result: every zone's result, the totals, and failed/msg when a zone failed."""
+    results, listing_requests = sync_zones(params, params["zones"], params.get("workers") or DEFAULT_WORKERS,
+                                           check_mode, want_diff)
+    failed = [r for r in results if r.get("failed")]
+    result = dict(
+        changed=any(r.get("changed") for r in results),
+        zones=results,
+        requests=listing_requests + sum(int(r.get("requests") or 0) for r in results),
+        listing_requests=listing_requests,
+        changed_zones=[r["zone"] for r in results if r.get("changed")],
+        failed_zones=[r["zone"] for r in failed],
+    )
+    warnings = [w for r in results for w in r.pop("warnings", [])]
+    if warnings:
+        result["warnings"] = warnings
+    if want_diff:
+        result["diff"] = [r.pop("diff") for r in results if r.get("diff")]
+    if failed:
+        result["failed"] = True
+        result["msg"] = "%d of %d zone(s) failed (the others were pushed): %s" % (
+            len(failed), len(results), "; ".join("%s: %s" % (r["zone"], r.get("msg")) for r in failed))
     return result

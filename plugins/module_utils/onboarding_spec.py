@@ -32,7 +32,9 @@ from ansible_collections.coldrig.infra.plugins.module_utils.mail_records import 
     SPEC_RECORD_KEYS as RECORD_KEYS,
 )
 MAILBOX_KEYS = ("mailboxes", "naming", "daily_limit", "quota")
-DOMAIN_KEYS = ("name", "dkim_selector") + RECORD_KEYS + MAILBOX_KEYS
+# node, nodes: where the domain is served (placement.py reads them; check.yml checks them across nodes).
+PLACEMENT_KEYS = ("node", "nodes")
+DOMAIN_KEYS = ("name", "dkim_selector") + RECORD_KEYS + MAILBOX_KEYS + PLACEMENT_KEYS
 MAILBOX_ITEM_KEYS = ("local_part", "name", "daily_limit")
 MAX_MAILBOXES = 1000
 # The keys of coldrig_dns per provider (docs/onboarding-spec.md): those the mail_dns role passes on to dns_records
