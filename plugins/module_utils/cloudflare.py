@@ -122,7 +122,7 @@ class CloudflareClient(object):
     """The zone, record listing and batch endpoints of Cloudflare API v4 (Bearer token auth)."""
 
     def __init__(self, api_token, base_url=DEFAULT_BASE_URL, timeout=30.0, max_retries=5, max_wait=60.0,
-                 transport=None, verify=True, limiter=None):
+                 transport=None, verify=True, limiter=None, http=None):
         if not api_token or not all(33 <= ord(c) <= 126 for c in api_token):
             # said without the value: an invalid header value would otherwise be echoed by the HTTP library
             raise CloudflareError(None, [{"code": None, "message": "the API token is empty or not printable ASCII"}])
@@ -133,8 +133,11 @@ class CloudflareClient(object):
         self._limiter = limiter
         headers = {"Authorization": "Bearer %s" % api_token, "Content-Type": "application/json",
                    "Accept": "application/json", "User-Agent": USER_AGENT}
-        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
-                                  transport=transport, verify=verify)
+        # ``http``: another client's connection pool, shared by the clients of one concurrent run
+        # (httpx.Client is thread-safe); this client then never closes it.
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
+                                                                transport=transport, verify=verify)
 
     def __repr__(self):
         return "CloudflareClient(base_url=%r)" % self.base_url
@@ -146,7 +149,13 @@ class CloudflareClient(object):
         self.close()
 
     def close(self):
-        self._http.close()
+        if self._owns_http:
+            self._http.close()
+
+    @property
+    def http(self):
+        """The connection pool, for clients of the same run to share (``http=``)."""
+        return self._http
 
     # ---- endpoints
     def zone_id(self, name):

@@ -117,7 +117,8 @@ class CloudflareProvider(object):
 
     @staticmethod
     def zone_listing(api_token, base_url, timeout, max_retries, limiter=None):
-        """{zone name: id} of every zone the token can read, in one paginated listing; and its request count."""
+        """({zone name: id} of every zone the token can read, from one paginated listing, its request count,
+        and the listing's client, whose connection pool the run's providers share; the caller closes it)."""
         try:
             client = CloudflareClient(api_token, base_url=base_url, timeout=timeout, max_retries=max_retries,
                                       limiter=limiter)
@@ -126,16 +127,16 @@ class CloudflareProvider(object):
         try:
             zones = client.zones(per_page=50)
         except CloudflareError as exc:
-            raise ProviderError(str(exc))
-        finally:
             client.close()
-        return dict((z.get("name", "").lower(), z.get("id")) for z in zones if z.get("id")), client.request_count
+            raise ProviderError(str(exc))
+        return dict((z.get("name", "").lower(), z.get("id")) for z in zones if z.get("id")), client.request_count, client
 
-    def __init__(self, api_token, base_url, timeout, max_retries, batch_size=200, zone_ids=None, limiter=None):
+    def __init__(self, api_token, base_url, timeout, max_retries, batch_size=200, zone_ids=None, limiter=None,
+                 http=None):
         self.batch_size = max(1, int(batch_size))
         try:
             self.client = CloudflareClient(api_token, base_url=base_url, timeout=timeout, max_retries=max_retries,
-                                           limiter=limiter)
+                                           limiter=limiter, http=http)
         except (CloudflareError, ValueError) as exc:
             raise ProviderError(str(exc))
         self.zone_id = None

@@ -94,7 +94,7 @@ def read_tsig_secret(params):
         raise SyncFailure("tsig_key_file: cannot read %s: %s" % (path, exc.strerror or exc))
 
 
-def make_provider(params, secret, zone_ids=None, limiter=None):
+def make_provider(params, secret, zone_ids=None, limiter=None, http=None):
     # Imported here: a Cloudflare run never loads dnspython, an RFC 2136 run never loads httpx.
     from ansible_collections.coldrig.infra.plugins.module_utils import dns_providers  # pylint: disable=import-outside-toplevel
 
@@ -117,14 +117,14 @@ def make_provider(params, secret, zone_ids=None, limiter=None):
         raise SyncFailure("batch_size: %d is not between 1 and %d (Cloudflare takes 200 changes per batch on the Free "
                           "plan, 3500 on paid plans)" % (params["batch_size"], MAX_BATCH_SIZE))
     return dns_providers.CloudflareProvider(params["api_token"], params["api_base_url"], params["timeout"],
-                                            params["max_retries"], params["batch_size"], zone_ids, limiter)
+                                            params["max_retries"], params["batch_size"], zone_ids, limiter, http)
 
 
-def sync_zone(params, check_mode=False, want_diff=False, zone_ids=None, limiter=None):
+def sync_zone(params, check_mode=False, want_diff=False, zone_ids=None, limiter=None, http=None):
     """Make one zone's records match params["records"]; return the module result (no secrets in it).
 
-    ``zone_ids`` ({name: id} from one listing) and ``limiter`` (a shared rate limiter) come from
-    sync_zones when many zones are pushed in one run.
+    ``zone_ids`` ({name: id} from one listing), ``limiter`` (a shared rate limiter) and ``http``
+    (a shared connection pool) come from sync_zones when many zones are pushed in one run.
     """
     from ansible_collections.coldrig.infra.plugins.module_utils.dns_providers import ProviderError  # pylint: disable=import-outside-toplevel
 
@@ -140,7 +140,7 @@ def sync_zone(params, check_mode=False, want_diff=False, zone_ids=None, limiter=
 
     secret = read_tsig_secret(params)
     try:
-        provider = make_provider(params, secret, zone_ids, limiter)
+        provider = make_provider(params, secret, zone_ids, limiter, http)
     except ProviderError as exc:
         raise SyncFailure("%s: %s" % (params["provider"], exc))
     on_conflict = params.get("on_conflict") or "fail"
@@ -224,14 +224,14 @@ def sync_zones(params, zones, workers=DEFAULT_WORKERS, check_mode=False, want_di
         ProviderError,
     )
 
-    zone_ids, limiter, listing_requests = None, None, 0
+    zone_ids, limiter, listing_requests, listing_client = None, None, 0, None
     if params["provider"] == "cloudflare" and zones:
         from ansible_collections.coldrig.infra.plugins.module_utils.cloudflare import RateLimiter  # pylint: disable=import-outside-toplevel
         if not params.get("api_token"):
             raise SyncFailure("api_token: required with provider=cloudflare (or set CLOUDFLARE_API_TOKEN)")
         limiter = RateLimiter()
         try:
-            zone_ids, listing_requests = CloudflareProvider.zone_listing(
+            zone_ids, listing_requests, listing_client = CloudflareProvider.zone_listing(
                 params["api_token"], params["api_base_url"], params["timeout"], params["max_retries"], limiter)
         except ProviderError as exc:
             raise SyncFailure("cloudflare: listing the account's zones: %s" % exc, requests=1)
@@ -239,7 +239,8 @@ def sync_zones(params, zones, workers=DEFAULT_WORKERS, check_mode=False, want_di
     def one(entry):
         zone_params = dict(params, zone=entry["zone"], records=entry["records"])
         try:
-            result = sync_zone(zone_params, check_mode, want_diff, zone_ids, limiter)
+            result = sync_zone(zone_params, check_mode, want_diff, zone_ids, limiter,
+                               listing_client.http if listing_client is not None else None)
         except SyncFailure as exc:
             result = dict(exc.result)
             result.pop("exception", None)
@@ -250,10 +251,14 @@ def sync_zones(params, zones, workers=DEFAULT_WORKERS, check_mode=False, want_di
         return result
 
     workers = max(1, min(int(workers), len(zones) or 1))
-    if workers == 1:
-        return [one(entry) for entry in zones], listing_requests
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, zones)), listing_requests
+    try:
+        if workers == 1:
+            return [one(entry) for entry in zones], listing_requests
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(one, zones)), listing_requests
+    finally:
+        if listing_client is not None:
+            listing_client.close()
 
 
 def zones_result(params, check_mode=False, want_diff=False):

@@ -85,3 +85,37 @@ def test_zones_are_pushed_concurrently_by_at_most_the_given_workers(sim):
     sim.max_in_flight = 0
     assert push(sim, zones(16), workers=1)["changed"] is False
     assert sim.max_in_flight == 1
+
+
+@pytest.fixture(scope="module")
+def knot():
+    import shutil
+
+    from coldrig.lab.dns import DnsServer
+    from tests.integration.helpers import lab_root
+
+    lab_dir = lab_root() / "dns-zones"
+    shutil.rmtree(lab_dir, ignore_errors=True)
+    server = DnsServer(lab_dir, "lab.coldrig.test")
+    names = ["k%d.example.test" % n for n in range(6)]
+    port = server.start(None, ["lab.coldrig.test"] + names)
+    yield {"port": port, "secret_file": str(server.secret_file), "zones": names}
+    server.stop()
+    shutil.rmtree(lab_dir, ignore_errors=True)
+
+
+def test_zones_on_the_real_dns_server_are_written_concurrently_read_back_and_unchanged_on_a_rerun(knot):
+    import dns.message
+    import dns.query
+
+    entries = [{"zone": zone, "records": zone_records(zone, "192.0.2.%d" % (n + 20))} for n, zone in enumerate(knot["zones"])]
+    args = {"provider": "rfc2136", "server": "127.0.0.1", "port": knot["port"], "tsig_key_name": "coldrig-lab",
+            "tsig_key_file": knot["secret_file"], "zones": entries, "workers": 3}
+    first = run_module("coldrig.infra.dns_zones", args)
+    assert first["changed"] and sorted(first["changed_zones"]) == sorted(knot["zones"]) and not first["failed_zones"]
+    assert first["listing_requests"] == 0
+    for n, zone in enumerate(knot["zones"]):
+        response = dns.query.tcp(dns.message.make_query("mail." + zone, "A"), "127.0.0.1", port=knot["port"], timeout=3)
+        assert [r.to_text() for rrset in response.answer for r in rrset] == ["192.0.2.%d" % (n + 20)]
+    again = run_module("coldrig.infra.dns_zones", args)
+    assert not again["changed"] and again["changed_zones"] == []
