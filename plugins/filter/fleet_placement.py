@@ -16,7 +16,7 @@ description:
     returns the plan, the errors, and for each node the domain items it serves.
   - Each returned item is the spec item plus C(fleet) C({home, nodes, is_home}); a domain served by several
     nodes also gets C(fleet_hosts) (every node's mail host and addresses, for one MX per node and one SPF with
-    every address), and on nodes other than its home a DKIM selector of their own (C(<selector>-<node>)) and
+    every address), and on nodes other than its home a DKIM selector of their own (C(<node>-<selector>)) and
     C(mailboxes=0) (mailboxes live on the home).
 author:
   - coldrig maintainers (@coldrig)
@@ -137,7 +137,9 @@ def fleet_placement(hostvars, nodes, kept=None, max_per_node=DEFAULT_MAX_DOMAINS
             if node != home:
                 base = placed.get("dkim_selector") or _var(hostvars, node, "mail_dns_dkim_selector") or \
                     _var(hostvars, node, "coldrig_dkim_selector", DEFAULT_SELECTOR)
-                placed["dkim_selector"] = "%s-%s" % (base, _short(node, _var(hostvars, node, "coldrig_ptr")))
+                # the node's name first: a rotation counts up the selector's trailing number
+                # (dkim_key), so node1-s1 becomes node1-s2 and never meets another node's selector
+                placed["dkim_selector"] = "%s-%s" % (_short(node, _var(hostvars, node, "coldrig_ptr")), base)
                 placed["mailboxes"] = 0
             per_node[node]["served"].append(placed)
             per_node[node]["state"]["served"].append(name)
