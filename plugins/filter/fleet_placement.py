@@ -32,7 +32,7 @@ options:
     elements: str
     required: true
   kept:
-    description: What each node serves now, C({node: [domain, ...]}), from its placement state file.
+    description: What each node serves now (a list of domain names per node name), from its placement state file.
     type: dict
     default: {}
   max_per_node:

@@ -101,7 +101,7 @@ options:
   purge:
     description:
       - Also remove other values at the managed (name, type) pairs.
-      - Never touches a (name, type) pair that O(records) does not name.
+      - Never touches a (name, type) pair that O(zones[].records) does not name.
     type: bool
     default: false
   on_conflict:
@@ -109,7 +109,7 @@ options:
       - What to do with records in the zone that cannot coexist with a desired record (a CNAME at the
         name of a desired TXT, A, MX..., or other records at the name of a desired CNAME).
       - C(fail) fails before any write, naming the desired record, the record in the way and the fix.
-      - C(replace) removes the records in the way in the same write (listed in RV(conflicts_removed)).
+      - C(replace) removes the records in the way in the same write (listed in the zone's C(conflicts_removed)).
     type: str
     default: fail
     choices: [fail, replace]
@@ -119,7 +119,7 @@ options:
         plan and 3,500 on paid plans; larger change sets go in several batches.
       - One batch is all or nothing; several are not atomic together. They are sent in an order that never
         leaves a name without its record (replacements and new values before the removal of old ones), the
-        result says RV(atomic=false), and a re-run finishes a sequence that was cut short.
+        zone's result says C(atomic=false), and a re-run finishes a sequence that was cut short.
     type: int
     default: 200
   server:
@@ -195,7 +195,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 zones:
-  description: Each zone's result, in the order given, as M(coldrig.infra.dns_records) returns it, plus C(zone), and C(failed) and C(msg) for a zone that failed.
+  description:
+    - Each zone's result, in the order given, as M(coldrig.infra.dns_records) returns it, plus C(zone).
+    - A zone that failed has C(failed) and C(msg).
   returned: always
   type: list
   elements: dict

@@ -13,7 +13,8 @@ SPEC = [
 ]
 
 
-def hostvars(spec=SPEC, **extra):
+def hostvars(spec=None, **extra):
+    spec = SPEC if spec is None else spec
     return {
         "node1": dict({"coldrig_domains": spec, "coldrig_ptr": "node1.lab.test", "coldrig_public_ipv4": "192.0.2.1"}, **extra),
         "node2": dict({"coldrig_domains": spec, "coldrig_ptr": "node2.lab.test", "coldrig_public_ipv4": "192.0.2.2"}, **extra),
