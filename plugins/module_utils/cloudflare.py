@@ -15,6 +15,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
+import threading
+import time
 import traceback
 
 try:
@@ -82,11 +85,44 @@ def _flatten(errors):
     return flat
 
 
+# Cloudflare's global API rate limit: 1,200 requests per five minutes per user
+# (https://developers.cloudflare.com/fundamentals/api/reference/limits/).
+RATE_LIMIT = (1200, 300.0)
+
+
+class RateLimiter(object):
+    """At most ``limit`` requests in any ``period`` seconds, shared by the threads of one run.
+
+    Clients that push zones concurrently share one, so the run stays under the account's
+    limit instead of meeting 429s; a 429 that comes anyway is retried by the retry policy.
+    """
+
+    def __init__(self, limit=RATE_LIMIT[0], period=RATE_LIMIT[1], clock=time.monotonic, sleep=time.sleep):
+        self.limit, self.period = int(limit), float(period)
+        self._clock, self._sleep = clock, sleep
+        self._sent = collections.deque()
+        self._lock = threading.Lock()
+        self.waited = 0.0
+
+    def acquire(self):
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._sent and now - self._sent[0] >= self.period:
+                    self._sent.popleft()
+                if len(self._sent) < self.limit:
+                    self._sent.append(now)
+                    return
+                pause = self.period - (now - self._sent[0])
+                self.waited += pause
+            self._sleep(pause)
+
+
 class CloudflareClient(object):
     """The zone, record listing and batch endpoints of Cloudflare API v4 (Bearer token auth)."""
 
     def __init__(self, api_token, base_url=DEFAULT_BASE_URL, timeout=30.0, max_retries=5, max_wait=60.0,
-                 transport=None, verify=True):
+                 transport=None, verify=True, limiter=None, http=None):
         if not api_token or not all(33 <= ord(c) <= 126 for c in api_token):
             # said without the value: an invalid header value would otherwise be echoed by the HTTP library
             raise CloudflareError(None, [{"code": None, "message": "the API token is empty or not printable ASCII"}])
@@ -94,10 +130,14 @@ class CloudflareClient(object):
         self._retry = RetryPolicy(max_retries, max_wait)
         self.max_retries, self.max_wait = self._retry.max_retries, self._retry.max_wait
         self.request_count = 0
+        self._limiter = limiter
         headers = {"Authorization": "Bearer %s" % api_token, "Content-Type": "application/json",
                    "Accept": "application/json", "User-Agent": USER_AGENT}
-        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
-                                  transport=transport, verify=verify)
+        # ``http``: another client's connection pool, shared by the clients of one concurrent run
+        # (httpx.Client is thread-safe); this client then never closes it.
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
+                                                                transport=transport, verify=verify)
 
     def __repr__(self):
         return "CloudflareClient(base_url=%r)" % self.base_url
@@ -109,7 +149,13 @@ class CloudflareClient(object):
         self.close()
 
     def close(self):
-        self._http.close()
+        if self._owns_http:
+            self._http.close()
+
+    @property
+    def http(self):
+        """The connection pool, for clients of the same run to share (``http=``)."""
+        return self._http
 
     # ---- endpoints
     def zone_id(self, name):
@@ -190,6 +236,8 @@ class CloudflareClient(object):
         return self._retry.call(self._send, method, path, params, json, idempotent)
 
     def _send(self, method, path, params, json, idempotent=True):
+        if self._limiter is not None:
+            self._limiter.acquire()
         self.request_count += 1
         try:
             response = self._http.request(method, path, params=params, json=json)

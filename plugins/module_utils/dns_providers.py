@@ -123,14 +123,35 @@ def cloudflare_body(record):
 class CloudflareProvider(object):
     name = "cloudflare"
 
-    def __init__(self, api_token, base_url, timeout, max_retries, batch_size=200):
+    @staticmethod
+    def zone_listing(api_token, base_url, timeout, max_retries, limiter=None):
+        """({zone name: id} of every zone the token can read, from one paginated listing, its request count,
+        and the listing's client, whose connection pool the run's providers share; the caller closes it)."""
+        try:
+            client = CloudflareClient(api_token, base_url=base_url, timeout=timeout, max_retries=max_retries,
+                                      limiter=limiter)
+        except (CloudflareError, ValueError) as exc:
+            raise ProviderError(str(exc))
+        try:
+            zones = client.zones(per_page=50)
+        except CloudflareError as exc:
+            client.close()
+            raise ProviderError(str(exc))
+        return dict((z.get("name", "").lower(), z.get("id")) for z in zones if z.get("id")), client.request_count, client
+
+    def __init__(self, api_token, base_url, timeout, max_retries, batch_size=200, zone_ids=None, limiter=None,
+                 http=None):
         self.batch_size = max(1, int(batch_size))
         try:
-            self.client = CloudflareClient(api_token, base_url=base_url, timeout=timeout, max_retries=max_retries)
+            self.client = CloudflareClient(api_token, base_url=base_url, timeout=timeout, max_retries=max_retries,
+                                           limiter=limiter, http=http)
         except (CloudflareError, ValueError) as exc:
             raise ProviderError(str(exc))
         self.zone_id = None
         self.zone_records = None  # every record of the zone from the last read
+        # {zone name: id} from one listing of the account's zones (dns_sync.sync_zones), so that
+        # a push of many zones costs no lookup per zone.
+        self.zone_ids = zone_ids or {}
 
     @property
     def requests(self):
@@ -139,7 +160,7 @@ class CloudflareProvider(object):
     def read(self, zone, pairs):
         wanted = set(pairs)
         try:
-            self.zone_id = self.client.zone_id(zone)
+            self.zone_id = self.zone_ids.get(zone) or self.client.zone_id(zone)
             items = self.client.list_records(self.zone_id)
         except CloudflareError as exc:
             raise ProviderError(str(exc))

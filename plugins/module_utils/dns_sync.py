@@ -68,6 +68,15 @@ ARGUMENT_SPEC = dict(
 RESTORE_SPEC = dict((key, value) for key, value in ARGUMENT_SPEC.items()
                     if key not in ("records", "state", "purge", "on_conflict"))
 RESTORE_SPEC.update(src=dict(type="path", required=True), zone=dict(type="str"))
+# coldrig.infra.dns_zones: the provider options of dns_records, and zones instead of zone + records.
+ZONES_ARGUMENT_SPEC = dict((key, value) for key, value in ARGUMENT_SPEC.items() if key not in ("zone", "records"))
+ZONES_ARGUMENT_SPEC.update(
+    zones=dict(type="list", elements="dict", required=True, options=dict(
+        zone=dict(type="str", required=True),
+        records=dict(type="list", elements="dict", required=True, options=RECORD_OPTIONS),
+    )),
+    workers=dict(type="int", default=8),
+)
 MAX_BATCH_SIZE = 3500  # Cloudflare's batch limit on Pro, Business and Enterprise plans (Free: 200)
 REQUIRED_IF = [("provider", "rfc2136", ["server"])]
 MUTUALLY_EXCLUSIVE = [("tsig_key_secret", "tsig_key_file")]
@@ -121,7 +130,7 @@ def read_tsig_secret(params):
         raise SyncFailure("tsig_key_file: cannot read %s: %s" % (path, exc.strerror or exc))
 
 
-def make_provider(params, secret):
+def make_provider(params, secret, zone_ids=None, limiter=None, http=None):
     # Imported here: a Cloudflare run never loads dnspython, an RFC 2136 run never loads httpx.
     from ansible_collections.coldrig.infra.plugins.module_utils import dns_providers  # pylint: disable=import-outside-toplevel
 
@@ -144,7 +153,7 @@ def make_provider(params, secret):
         raise SyncFailure("batch_size: %d is not between 1 and %d (Cloudflare takes 200 changes per batch on the Free "
                           "plan, 3500 on paid plans)" % (params["batch_size"], MAX_BATCH_SIZE))
     return dns_providers.CloudflareProvider(params["api_token"], params["api_base_url"], params["timeout"],
-                                            params["max_retries"], params["batch_size"])
+                                            params["max_retries"], params["batch_size"], zone_ids, limiter, http)
 
 
 def save_backup(params, zone, provider, current):
@@ -160,8 +169,12 @@ def save_backup(params, zone, provider, current):
         raise SyncFailure(str(exc), requests=provider.requests)
 
 
-def sync_zone(params, check_mode=False, want_diff=False):
-    """Make one zone's records match params["records"]; return the module result (no secrets in it)."""
+def sync_zone(params, check_mode=False, want_diff=False, zone_ids=None, limiter=None, http=None):
+    """Make one zone's records match params["records"]; return the module result (no secrets in it).
+
+    ``zone_ids`` ({name: id} from one listing), ``limiter`` (a shared rate limiter) and ``http``
+    (a shared connection pool) come from sync_zones when many zones are pushed in one run.
+    """
     from ansible_collections.coldrig.infra.plugins.module_utils.dns_providers import ProviderError  # pylint: disable=import-outside-toplevel
 
     try:
@@ -176,7 +189,7 @@ def sync_zone(params, check_mode=False, want_diff=False):
 
     secret = read_tsig_secret(params)
     try:
-        provider = make_provider(params, secret)
+        provider = make_provider(params, secret, zone_ids, limiter, http)
     except ProviderError as exc:
         raise SyncFailure("%s: %s" % (params["provider"], exc))
     on_conflict = params.get("on_conflict") or "fail"
@@ -305,4 +318,84 @@ def restore_zone(params, check_mode=False, want_diff=False):
         after = [r for r in wanted if restored_scope(r, zone) and (scope is None or r.pair in scope)]
         result["diff"] = dict(before=diff_text(before, zone), after=diff_text(after, zone),
                               before_header=header, after_header=header)
+    return result
+
+
+DEFAULT_WORKERS = 8
+
+
+def sync_zones(params, zones, workers=DEFAULT_WORKERS, check_mode=False, want_diff=False):
+    """Push many zones (``zones``: [{zone, records}]) with the provider settings of ``params``.
+
+    The zones go concurrently, ``workers`` at a time. On Cloudflare the ids of all zones come
+    from one paginated listing (not a lookup per zone), and every request of the run goes
+    through one rate limiter under Cloudflare's 1,200 requests per 5 minutes. Every zone is
+    tried, whatever another zone does; returns (results in the order given, requests of the
+    listing). A zone that failed has ``failed`` and ``msg`` in its result.
+    """
+    import concurrent.futures  # pylint: disable=import-outside-toplevel
+    from ansible_collections.coldrig.infra.plugins.module_utils.dns_providers import (  # pylint: disable=import-outside-toplevel
+        CloudflareProvider,
+        ProviderError,
+    )
+
+    zone_ids, limiter, listing_requests, listing_client = None, None, 0, None
+    if params["provider"] == "cloudflare" and zones:
+        from ansible_collections.coldrig.infra.plugins.module_utils.cloudflare import RateLimiter  # pylint: disable=import-outside-toplevel
+        if not params.get("api_token"):
+            raise SyncFailure("api_token: required with provider=cloudflare (or set CLOUDFLARE_API_TOKEN)")
+        limiter = RateLimiter()
+        try:
+            zone_ids, listing_requests, listing_client = CloudflareProvider.zone_listing(
+                params["api_token"], params["api_base_url"], params["timeout"], params["max_retries"], limiter)
+        except ProviderError as exc:
+            raise SyncFailure("cloudflare: listing the account's zones: %s" % exc, requests=1)
+
+    def one(entry):
+        zone_params = dict(params, zone=entry["zone"], records=entry["records"])
+        try:
+            result = sync_zone(zone_params, check_mode, want_diff, zone_ids, limiter,
+                               listing_client.http if listing_client is not None else None)
+        except SyncFailure as exc:
+            result = dict(exc.result)
+            result.pop("exception", None)
+            result.update(failed=True, msg=str(exc))
+        except Exception as exc:  # pylint: disable=broad-except
+            result = dict(failed=True, msg="%s: %s: %s" % (entry["zone"], type(exc).__name__, exc))
+        result["zone"] = str(entry.get("zone") or "").strip().rstrip(".").lower()
+        return result
+
+    workers = max(1, min(int(workers), len(zones) or 1))
+    try:
+        if workers == 1:
+            return [one(entry) for entry in zones], listing_requests
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(one, zones)), listing_requests
+    finally:
+        if listing_client is not None:
+            listing_client.close()
+
+
+def zones_result(params, check_mode=False, want_diff=False):
+    """coldrig.infra.dns_zones' result: every zone's result, the totals, and failed/msg when a zone failed."""
+    results, listing_requests = sync_zones(params, params["zones"], params.get("workers") or DEFAULT_WORKERS,
+                                           check_mode, want_diff)
+    failed = [r for r in results if r.get("failed")]
+    result = dict(
+        changed=any(r.get("changed") for r in results),
+        zones=results,
+        requests=listing_requests + sum(int(r.get("requests") or 0) for r in results),
+        listing_requests=listing_requests,
+        changed_zones=[r["zone"] for r in results if r.get("changed")],
+        failed_zones=[r["zone"] for r in failed],
+    )
+    warnings = [w for r in results for w in r.pop("warnings", [])]
+    if warnings:
+        result["warnings"] = warnings
+    if want_diff:
+        result["diff"] = [r.pop("diff") for r in results if r.get("diff")]
+    if failed:
+        result["failed"] = True
+        result["msg"] = "%d of %d zone(s) failed (the others were pushed): %s" % (
+            len(failed), len(results), "; ".join("%s: %s" % (r["zone"], r.get("msg")) for r in failed))
     return result

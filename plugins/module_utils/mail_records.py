@@ -677,17 +677,19 @@ def mta_sts_policy_id(policy_text):
     return hashlib.sha256(policy_text.encode("utf-8")).hexdigest()[:32]
 
 
-def mta_sts_policy_for(domain, mail_host, mta_sts_mode=None, mta_sts_max_age=604800):
+def mta_sts_policy_for(domain, mail_host, mta_sts_mode=None, mta_sts_max_age=604800, fleet_hosts=()):
     """What ``https://mta-sts.<domain>/.well-known/mta-sts.txt`` must serve, or None without a mode.
 
     Returns host, path, url, content (the policy text), content_type and id (the
-    id the ``_mta-sts`` TXT record of ``build_mail_records`` carries).
+    id the ``_mta-sts`` TXT record of ``build_mail_records`` carries). A domain served by
+    several nodes (``fleet_hosts``) lists every node's mail host as an ``mx``.
     """
     domain = validate_hostname(domain, "domain")
     mail_host = validate_hostname(mail_host, "mail_host")
     if _optional_text(mta_sts_mode) is None:
         return None
-    content = mta_sts_policy(mta_sts_mode, [mail_host], mta_sts_max_age)
+    hosts = [entry["mail_host"] for entry in _fleet_hosts(fleet_hosts, mail_host, None, None)]
+    content = mta_sts_policy(mta_sts_mode, hosts, mta_sts_max_age)
     host = "mta-sts." + domain
     return {
         "host": host,
@@ -718,6 +720,33 @@ def tls_rpt_txt(rua, field="tls_rpt_rua"):
 
 def _inside(name, zone):
     return name == zone or name.endswith("." + zone)
+
+
+def _fleet_hosts(fleet_hosts, mail_host, ipv4, ipv6):
+    """Every node that serves the domain, in placement order: [{mail_host, ipv4, ipv6}].
+
+    Without ``fleet_hosts`` it is this node alone. With it (a domain served by several
+    nodes on purpose, see placement.py), this node must be one of them, and each node's
+    build of the record set is the same apart from its own DKIM selector.
+    """
+    if not fleet_hosts:
+        return [{"mail_host": mail_host, "ipv4": ipv4, "ipv6": ipv6}]
+    if not isinstance(fleet_hosts, (list, tuple)):
+        raise RecordSpecError("fleet_hosts", "must be a list of {mail_host, ipv4, ipv6}")
+    hosts = []
+    for index, entry in enumerate(fleet_hosts):
+        field = "fleet_hosts[%d]" % index
+        if not isinstance(entry, dict):
+            raise RecordSpecError(field, "must be a dict {mail_host, ipv4, ipv6}")
+        host = validate_hostname(entry.get("mail_host"), field + ".mail_host")
+        four, six = _optional_text(entry.get("ipv4")), _optional_text(entry.get("ipv6"))
+        if four is None and six is None:
+            raise RecordSpecError(field, "the mail host %s needs an address: give ipv4, ipv6 or both" % host)
+        hosts.append({"mail_host": host, "ipv4": validate_ipv4(four, field + ".ipv4") if four else None,
+                      "ipv6": validate_ipv6(six, field + ".ipv6") if six else None})
+    if mail_host not in [entry["mail_host"] for entry in hosts]:
+        raise RecordSpecError("fleet_hosts", "does not list this node's mail host %s" % mail_host)
+    return hosts
 
 
 def _host_zone(domain, mail_host, mail_host_zone):
@@ -776,7 +805,7 @@ def build_mail_records(domain, mail_host, ipv4=None, ipv6=None, dkim_selector=No
                        dmarc_policy="none", dmarc_rua=(), dmarc_ruf=(), dmarc_pct=100, dmarc_subdomain_policy=None,
                        dmarc_adkim="r", dmarc_aspf="r", dmarc_fo=None, spf_extra=(), spf_all="~all", mx_priority=10,
                        mta_sts_mode=None, mta_sts_max_age=604800, tls_rpt_rua=None, tracking=None, ttl=3600,
-                       mail_host_zone=None):
+                       mail_host_zone=None, fleet_hosts=()):
     """The DNS records of one sending domain, as dicts ``zone, name, type, content, ttl[, priority]``.
 
     Names are FQDNs without the trailing dot; TXT content is the logical value
@@ -784,6 +813,12 @@ def build_mail_records(domain, mail_host, ipv4=None, ipv6=None, dkim_selector=No
     sending domain when the host is inside it, else the host's parent. Every
     input is validated before anything is built; the first bad one raises
     RecordSpecError.
+
+    A domain served by several nodes (``fleet_hosts``, every node in placement order) gets
+    an MX per node, one SPF value with every node's addresses, an MTA-STS policy naming
+    every mail host and mta-sts.<domain> at every node's address; each node adds its own
+    DKIM selector. Only this node's own mail host A/AAAA are built here (each node brings
+    its own).
     """
     domain = validate_hostname(domain, "domain")
     mail_host = validate_hostname(mail_host, "mail_host")
@@ -806,10 +841,13 @@ def build_mail_records(domain, mail_host, ipv4=None, ipv6=None, dkim_selector=No
         if dkim_selector is None:
             raise RecordSpecError("dkim_selector", "is required with dkim_txt")
     dmarc = dmarc_record(dmarc_policy, dmarc_rua, dmarc_ruf, dmarc_pct, dmarc_subdomain_policy, dmarc_adkim, dmarc_aspf, dmarc_fo)
-    own = (["ip4:" + ipv4] if ipv4 else []) + (["ip6:" + ipv6] if ipv6 else [])
-    spf = spf_record(own + _spf_terms(spf_extra, "spf_extra"), spf_all, "spf_extra", "spf_all")
+    hosts = _fleet_hosts(fleet_hosts, mail_host, ipv4, ipv6)
+    own = []
+    for entry in hosts:
+        own += (["ip4:" + entry["ipv4"]] if entry["ipv4"] else []) + (["ip6:" + entry["ipv6"]] if entry["ipv6"] else [])
+    spf = spf_record(_unique(own) + _spf_terms(spf_extra, "spf_extra"), spf_all, "spf_extra", "spf_all")
     mx_priority = _integer(mx_priority, "mx_priority", 0, 65535)
-    sts = mta_sts_policy_for(domain, mail_host, mta_sts_mode, mta_sts_max_age)
+    sts = mta_sts_policy_for(domain, mail_host, mta_sts_mode, mta_sts_max_age, fleet_hosts)
     tls_rpt = tls_rpt_txt(tls_rpt_rua) if _uri_list(tls_rpt_rua, "tls_rpt_rua") else None
     track = _tracking(tracking, domain)
     if track and track[0] in (mail_host, "mta-sts." + domain if sts else None):
@@ -818,12 +856,18 @@ def build_mail_records(domain, mail_host, ipv4=None, ipv6=None, dkim_selector=No
     host_zone = _host_zone(domain, mail_host, mail_host_zone)
 
     records = []
-    for address_host, zone in [(mail_host, host_zone)] + ([("mta-sts." + domain, domain)] if sts else []):
-        if ipv4:
-            records.append(_record(zone, address_host, "A", ipv4, ttl))
-        if ipv6:
-            records.append(_record(zone, address_host, "AAAA", ipv6, ttl))
-    records.append(_record(domain, domain, "MX", mail_host, ttl, mx_priority))
+    if ipv4:
+        records.append(_record(host_zone, mail_host, "A", ipv4, ttl))
+    if ipv6:
+        records.append(_record(host_zone, mail_host, "AAAA", ipv6, ttl))
+    if sts:
+        for entry in hosts:
+            if entry["ipv4"]:
+                records.append(_record(domain, "mta-sts." + domain, "A", entry["ipv4"], ttl))
+            if entry["ipv6"]:
+                records.append(_record(domain, "mta-sts." + domain, "AAAA", entry["ipv6"], ttl))
+    for entry in hosts:
+        records.append(_record(domain, domain, "MX", entry["mail_host"], ttl, mx_priority))
     records.append(_record(domain, domain, "TXT", spf, ttl))
     if dkim_selector:
         records.append(_record(domain, "%s._domainkey.%s" % (dkim_selector, domain), "TXT", dkim_txt, ttl))
@@ -850,7 +894,7 @@ def keyword_options(function):
 MAIL_RECORDS_OPTIONS = keyword_options(build_mail_records)
 # Options that come from the node (its host name and addresses) and from its DKIM key,
 # not from a sending domain's keys in the onboarding spec.
-NODE_OPTIONS = ("mail_host", "ipv4", "ipv6")
+NODE_OPTIONS = ("mail_host", "ipv4", "ipv6", "fleet_hosts")
 DKIM_OPTIONS = ("dkim_selector", "dkim_txt")
 # The keys of a sending domain (coldrig_domains[]) that the record set takes as they are.
 SPEC_RECORD_KEYS = tuple(name for name in MAIL_RECORDS_OPTIONS if name not in NODE_OPTIONS + DKIM_OPTIONS)

@@ -32,7 +32,9 @@ from ansible_collections.coldrig.infra.plugins.module_utils.mail_records import 
     SPEC_RECORD_KEYS as RECORD_KEYS,
 )
 MAILBOX_KEYS = ("mailboxes", "naming", "daily_limit", "quota")
-DOMAIN_KEYS = ("name", "dkim_selector", "intake") + RECORD_KEYS + MAILBOX_KEYS
+# node, nodes: where the domain is served (placement.py reads them; check.yml checks them across nodes).
+PLACEMENT_KEYS = ("node", "nodes")
+DOMAIN_KEYS = ("name", "dkim_selector", "intake") + RECORD_KEYS + MAILBOX_KEYS + PLACEMENT_KEYS
 # A domain's intake (playbooks/intake.yml): where it is registered, and whether coldrig creates its Cloudflare zone.
 INTAKE_KEYS = ("registrar", "create_zone")
 # coldrig_registrar per registrar: the registrar_nameservers options intake.yml passes on (a unit test holds this).

@@ -20,7 +20,7 @@ BIN = Path(sys.executable).parent
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFq8pY1mTBNtVyPGzjfXHz0VZ1oHQ2vP7hX7C4J0AAAA ops@example.test"
 
 
-def run_playbook(tmp_path: Path, playbook: str, host_vars: dict) -> subprocess.CompletedProcess:
+def run_playbook(tmp_path: Path, playbook: str, host_vars: dict, extra_vars: dict | None = None) -> subprocess.CompletedProcess:
     inventory = tmp_path / "hosts.json"
     host = {"ansible_host": "127.0.0.1", "ansible_port": 9, "ansible_user": "root",
             "ansible_python_interpreter": "/usr/bin/python3", "coldrig_ptr": "mx1.outreach-example.test",
@@ -30,7 +30,8 @@ def run_playbook(tmp_path: Path, playbook: str, host_vars: dict) -> subprocess.C
                                      "all": {"vars": {"coldrig_backend": "postfix"}}}))
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_HOME=str(ROOT / ".ansible"),
                ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(ROOT / "playbooks" / playbook)],
+    extra = ["-e", json.dumps(extra_vars)] if extra_vars else []
+    return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), *extra, str(ROOT / "playbooks" / playbook)],
                           capture_output=True, text=True, check=False, env=env, cwd=ROOT, timeout=300,
                           stdin=subprocess.DEVNULL)
 
@@ -120,4 +121,40 @@ def test_a_quota_the_mailboxes_module_takes_passes_the_check(tmp_path):
     spec = {"coldrig_domains": [{"name": DOMAIN, "quota": "2048k"}, {"name": "b." + DOMAIN, "quota": "10B"}],
             "coldrig_dns": DNS}
     result = run_playbook(tmp_path, "check.yml", spec)
-    assert result.returncode == 0, result.stdout + result.stderr
+    # The spec passes; the check then reads the node's placement state, and this node cannot be reached.
+    assert "problem(s)" not in result.stdout, result.stdout + result.stderr
+    assert "TASK [Read /var/lib/coldrig/placement.json" in result.stdout, result.stdout + result.stderr
+
+
+# Issue 11: the placement the spec asks for is checked before any node is reached.
+PLACEMENT_FAILURES = {
+    "unknown_node": ({"coldrig_domains": [{"name": DOMAIN, "node": "mx9"}]},
+                     "coldrig_domains[0] (%s) of mx1.node: 'mx9' not in the inventory (its mail nodes: mx1)" % DOMAIN),
+    "unknown_nodes": ({"coldrig_domains": [{"name": DOMAIN, "nodes": ["mx1", "mx9"]}]},
+                      "coldrig_domains[0] (%s) of mx1.nodes: 'mx9' not in the inventory" % DOMAIN),
+    "home_not_in_nodes": ({"coldrig_domains": [{"name": DOMAIN, "node": "mx2", "nodes": ["mx1"]}]},
+                          "is not one of its nodes mx1; the home must serve the domain"),
+    "over_the_cap": ({"coldrig_max_domains_per_node": 1,
+                      "coldrig_domains": [{"name": DOMAIN}, {"name": "b." + DOMAIN}]},
+                     "no node has room for it: mx1 each serve 1 domain(s), the cap coldrig_max_domains_per_node is 1"),
+    "only_outside_the_spec": ({"coldrig_domains": [{"name": DOMAIN}], "extra_vars": {"coldrig_only_domains": "new.example.test"}},
+                              "coldrig_only_domains: new.example.test not in any node's coldrig_domains"),
+}
+
+
+@pytest.mark.parametrize("host_vars,message", list(PLACEMENT_FAILURES.values()), ids=list(PLACEMENT_FAILURES))
+def test_a_placement_the_fleet_cannot_have_stops_the_onboarding_before_any_connection(tmp_path, host_vars, message):
+    spec = {"coldrig_dns": DNS}
+    spec.update(host_vars)
+    extra_vars = spec.pop("extra_vars", None)
+    result = run_playbook(tmp_path, "onboard.yml", spec, extra_vars)
+    assert_failed_before_any_connection(result, message)
+    assert "PLAY [Harden" not in result.stdout
+
+
+def test_a_node_whose_placement_state_cannot_be_read_stops_the_run_naming_it(tmp_path):
+    result = run_playbook(tmp_path, "dns.yml", {"coldrig_domains": [{"name": DOMAIN}], "coldrig_dns": DNS})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "mx1: its placement state could not be read (the node is unreachable or failed)" in output, output
+    assert "PLAY [DNS - DKIM keys" not in output

@@ -29,6 +29,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Mapping, Self
@@ -55,6 +56,11 @@ class ApiSimulator:
         self._routes: list[Route] = []
         self._server: _HttpServer | None = None
         self._thread: threading.Thread | None = None
+        # Seconds each answer takes (a real API's round trip), and the most requests seen in
+        # progress at once: a test of a concurrent client looks at it instead of a clock.
+        self.latency = 0.0
+        self.max_in_flight = 0
+        self._in_flight = 0
 
     # ---- lifecycle
     def start(self) -> Self:
@@ -209,12 +215,20 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         sim = self.server.sim
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with sim._lock:  # pylint: disable=protected-access
+            sim._in_flight += 1  # pylint: disable=protected-access
+            sim.max_in_flight = max(sim.max_in_flight, sim._in_flight)  # pylint: disable=protected-access
         try:
+            if sim.latency:
+                time.sleep(sim.latency)
             status, payload, headers = sim.handle(self.command, self.path, self.headers, body,
                                                   self.headers.get("Host"))
         except Exception as exc:  # a simulator bug: say so loudly
             traceback.print_exc()
             status, headers, payload = 500, {}, sim.bug_answer(exc)
+        finally:
+            with sim._lock:  # pylint: disable=protected-access
+                sim._in_flight -= 1  # pylint: disable=protected-access
         content_type, data = sim.encode(status, payload)
         self.send_response(status)
         if content_type:

@@ -123,7 +123,9 @@ class Lab:
                 started[name] = self._start_node(data, name, image, mode, public_key, tools)
                 self.state.save(data)
             for name, t0 in started.items():
-                self._wait_node(data, name, t0)
+                # nodes that boot together share the host's CPUs (TCG emulates in software):
+                # each gets the boot timeout once for every node booting beside it
+                self._wait_node(data, name, t0, together=len(started))
                 self.state.save(data)
             return data
 
@@ -192,13 +194,13 @@ class Lab:
         }
         return t0
 
-    def _wait_node(self, data: dict, name: str, t0: float) -> None:
+    def _wait_node(self, data: dict, name: str, t0: float, together: int = 1) -> None:
         node = data["nodes"][name]
         self.say(f"    {name}: waiting for SSH on {node['address']}:{node['ports']['ssh']}")
         try:
             ssh.wait_for_ssh(
                 node["address"], node["ports"]["ssh"], self.key, self.known_hosts,
-                deadline=t0 + self.config.boot_timeout, alive=lambda: self._alive(node),
+                deadline=t0 + self.config.boot_timeout * max(1, together), alive=lambda: self._alive(node),
             )
         except LabError as exc:
             console = Path(node["console_log"])

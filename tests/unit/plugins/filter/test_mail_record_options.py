@@ -59,5 +59,5 @@ def test_every_documented_dmarc_key_reaches_the_record(key):
 def test_the_filter_and_the_spec_checker_take_their_keys_from_the_builder():
     options = set(keyword_options(build_mail_records))
     assert set(filter_plugin.RECORD_KEYS) == options - {"dkim_selector", "dkim_txt"}
-    assert set(onboarding_spec.RECORD_KEYS) == options - {"mail_host", "ipv4", "ipv6", "dkim_selector", "dkim_txt"}
+    assert set(onboarding_spec.RECORD_KEYS) == options - {"mail_host", "ipv4", "ipv6", "fleet_hosts", "dkim_selector", "dkim_txt"}
     assert MAIL_RECORDS_OPTIONS == keyword_options(build_mail_records)
