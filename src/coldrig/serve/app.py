@@ -102,6 +102,8 @@ def create_app(config, store: Store | None = None, manager: JobManager | None = 
         except RecursionError:
             return _error(400, f"body: JSON nested deeper than this server parses (a spec nests at most {req.MAX_DEPTH})")
         problems = req.problems(data, config.inventories, checker, validate)
+        if not problems:
+            problems = manager.dispatcher.request_problems(req.spec_of(data))
         if problems:
             return _error(422, "the onboarding request has problems", errors=problems)
         key = request.headers.get("idempotency-key")

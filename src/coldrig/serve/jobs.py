@@ -1,13 +1,12 @@
-"""Jobs of ``coldrig serve``: a bounded worker pool, per-node locks and one ansible-runner run per job.
+"""Jobs of ``coldrig serve``: a bounded worker pool, per-node locks and one run per job.
 
-Each job has its own private_data_dir, ``<data_dir>/jobs/<id>``, and runs with ident ``<id>``:
+Each job has its own directory, ``<data_dir>/jobs/<id>``:
 
-    spec.json        the onboarding spec with its secrets, mode 0600, passed as ``-e @spec.json``
-                     and removed when the run ends (secrets never go through runner's envvars,
-                     which ansible-runner writes into ``artifacts/<id>/command``)
-    env/extravars    coldrig_exports_dir only
+    spec.json        the onboarding spec with its secrets, mode 0600, removed when the run ends
     exports/         what the playbooks export (credentials files), fetched once, then deleted
-    artifacts/<id>/  ansible-runner's own artifacts (events, stdout, the command without its env)
+
+The run itself goes to the dispatcher the settings name (dispatch/: ansible-runner on this
+machine, or an AWX job template); its events, states and recap come back the same way from both.
 
 A job waits while another job holds one of its nodes; jobs start in the order they came, except
 that a job whose nodes are all free may start before an older one that waits for its nodes.
@@ -19,15 +18,14 @@ import base64
 import json
 import logging
 import os
-import shlex
 import shutil
-import signal
 import stat
 import threading
 import time
 import uuid
 from pathlib import Path
 
+from coldrig.serve import dispatch as dispatchers
 from coldrig.serve.store import FINISHED, Store
 
 LOG = logging.getLogger("coldrig.serve")
@@ -36,7 +34,6 @@ KEPT_EVENTS = frozenset({
     "playbook_on_start", "playbook_on_play_start", "playbook_on_task_start", "runner_on_ok", "runner_on_failed",
     "runner_on_unreachable", "runner_on_skipped", "playbook_on_stats",
 })
-RUNNER_STATES = {"successful", "failed", "canceled", "timeout", "error"}
 
 
 class Busy(Exception):
@@ -84,48 +81,16 @@ def _event_summary(event: dict) -> dict:
     return item
 
 
-def _processes_of(jobdir: Path) -> list[int]:
-    """Processes whose command line names the job's directory (ansible-playbook of that job)."""
-    needle = str(jobdir).encode()
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                if needle in handle.read():
-                    pids.append(int(entry))
-        except OSError:
-            continue
-    return pids
-
-
-def kill_leftovers(jobdir: Path) -> int:
-    """SIGKILL the process groups of a job's run (left by a server killed mid-run); how many groups."""
-    groups = set()
-    own = os.getpgid(0)
-    for pid in _processes_of(jobdir):
-        try:
-            group = os.getpgid(pid)
-            if group == own:
-                os.kill(pid, signal.SIGKILL)
-            else:
-                os.killpg(group, signal.SIGKILL)
-            groups.add(group)
-        except ProcessLookupError:
-            continue
-    return len(groups)
-
-
 class _Run:
     def __init__(self):
         self.cancel = False
 
 
 class JobManager:
-    def __init__(self, config, store: Store):
+    def __init__(self, config, store: Store, dispatcher: dispatchers.Dispatcher | None = None):
         self.config = config
         self.store = store
+        self.dispatcher = dispatcher or dispatchers.make(config)
         self.jobs_dir = Path(config.data_dir) / "jobs"
         self.jobs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._cond = threading.Condition()
@@ -165,13 +130,12 @@ class JobManager:
                 self._pending.append(job["id"])
                 self._nodes[job["id"]] = frozenset(job["nodes"])
                 continue
-            killed = kill_leftovers(jobdir)
+            note = self.dispatcher.recover(job["id"], jobdir)
             spec.unlink(missing_ok=True)
-            self._scrub_command_artifact(jobdir, job["id"])
             why = "the server stopped during the run" if job["state"] == "running" else \
                 "the server stopped before the run and its spec was gone"
-            if killed:
-                why += f"; {killed} process group(s) of the run were still alive and were killed"
+            if note:
+                why += f"; {note}"
             self.store.update(job["id"], state="interrupted", finished=now, explanation=why,
                               exports="ready" if self._has_exports(jobdir) else "none")
             self._final_event(job["id"], "interrupted", None)
@@ -290,8 +254,6 @@ class JobManager:
                              {"event": "job_finished", "state": state, "rc": rc, "created": time.time()})
 
     def _run(self, job_id: str, run: _Run) -> None:
-        import ansible_runner  # pylint: disable=import-outside-toplevel  # a slow import, only for runs
-
         jobdir = self.jobdir(job_id)
         spec_file = jobdir / "spec.json"
         state, rc, recap, explanation = "error", None, {}, None
@@ -300,31 +262,14 @@ class JobManager:
             return
         try:
             job = self.store.get(job_id)
-            LOG.info("job %s: running", job_id)
-            project = Path(self.config.project_dir).resolve()
+            LOG.info("job %s: running (%s)", job_id, self.dispatcher.name)
 
             def on_event(event):
                 if event.get("event") in KEPT_EVENTS and isinstance(event.get("counter"), int):
                     self.store.add_event(job_id, event["counter"], event["event"], _event_summary(event))
-                return True
 
-            runner = ansible_runner.interface.init_runner(
-                private_data_dir=str(jobdir), ident=job_id, project_dir=str(project),
-                playbook=str(self.config.playbook_path),
-                inventory=str(self.config.inventory_path(job["inventory"])),
-                limit=",".join(job["nodes"]),
-                extravars={"coldrig_exports_dir": str(jobdir / "exports")},
-                cmdline="-e @" + shlex.quote(str(spec_file)),
-                envvars={"ANSIBLE_CONFIG": str(project / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-                         "ANSIBLE_HOME": str(project / ".ansible")},
-                settings={"job_timeout": self.config.job_timeout, "pexpect_timeout": 0.5,
-                          "suppress_ansible_output": True},
-                quiet=True, event_handler=on_event, cancel_callback=lambda: run.cancel,
-            )
-            runner.run()
-            state = runner.status if runner.status in RUNNER_STATES else "error"
-            rc = runner.rc
-            recap = _recap(runner.stats)
+            outcome = self.dispatcher.run(job, jobdir, spec_file, on_event, lambda: run.cancel)
+            state, rc, recap, explanation = outcome.state, outcome.rc, _recap(outcome.stats), outcome.explanation
             if state == "timeout":
                 explanation = f"ended after job_timeout ({self.config.job_timeout} s)"
             elif state == "canceled" and self._stopping:
@@ -332,13 +277,12 @@ class JobManager:
             elif state == "canceled":
                 explanation = "canceled while running"
         except Exception as exc:  # pylint: disable=broad-except
-            # The spec and its secrets are never part of this message: it comes from the runner's setup.
+            # The spec and its secrets are never part of this message: it comes from the dispatcher's setup.
             explanation = f"the run could not start: {type(exc).__name__}"
             LOG.exception("job %s: the run could not start", job_id)
         finally:
             spec_file.unlink(missing_ok=True)
-            kill_leftovers(jobdir)
-            self._scrub_command_artifact(jobdir, job_id)
+            self.dispatcher.cleanup(job_id, jobdir)
             self.store.finish_if(job_id, ("running",), state=state, finished=time.time(), rc=rc,
                                  recap=json.dumps(recap, sort_keys=True), explanation=explanation,
                                  exports="ready" if self._has_exports(jobdir) else "none")
@@ -351,17 +295,6 @@ class JobManager:
             self._running.pop(job_id, None)
             self._nodes.pop(job_id, None)
             self._cond.notify_all()
-
-    @staticmethod
-    def _scrub_command_artifact(jobdir: Path, job_id: str) -> None:
-        """ansible-runner writes the run's whole environment to artifacts/<ident>/command: keep the command only."""
-        path = jobdir / "artifacts" / job_id / "command"
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return
-        data.pop("env", None)
-        path.write_text(json.dumps(data), encoding="utf-8")
 
     # -- exports and retention --------------------------------------------------------------
     def take_exports(self, job_id: str) -> list[dict]:

@@ -38,10 +38,15 @@ def spec_checker(project_dir: Path):
     return importlib.import_module("ansible_collections.coldrig.infra.plugins.module_utils.onboarding_spec")
 
 
+def module_util(project_dir: Path, name: str):
+    """``plugins/module_utils/<name>.py`` of the collection in ``project_dir``."""
+    spec_checker(project_dir)
+    return importlib.import_module(f"ansible_collections.coldrig.infra.plugins.module_utils.{name}")
+
+
 def validate_module(project_dir: Path):
     """The one validator module (plugins/module_utils/validate.py) of the collection in ``project_dir``."""
-    spec_checker(project_dir)
-    return importlib.import_module("ansible_collections.coldrig.infra.plugins.module_utils.validate")
+    return module_util(project_dir, "validate")
 
 
 def _depth(value) -> int:
@@ -96,6 +101,22 @@ def problems(body, inventories, checker, validate) -> list[str]:
 
 def spec_of(body: dict) -> dict:
     return {key: body[key] for key in SPEC_KEYS if key in body}
+
+
+def secret_fields(value, path: str = "") -> list[str]:
+    """The paths (``coldrig_dns.api_token``) of the secret keys in ``value`` that have a value."""
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and SECRET_KEY.search(key) and item not in (None, ""):
+                found.append(where)
+            else:
+                found.extend(secret_fields(item, where))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(secret_fields(item, f"{path}[{index}]"))
+    return found
 
 
 def masked(value):
