@@ -284,6 +284,23 @@ def test_events_stream_over_sse_and_resume_with_last_event_id(finished_job):
     assert rest[-1][2]["state"] == "successful"
 
 
+def test_the_job_shows_the_onboarding_summary_records_mailboxes_and_deliverability(finished_job):
+    summary = finished_job["job"]["summary"]
+    node = summary["nodes"]["node1"]
+    assert list(summary["nodes"]) == ["node1"] and node["mail_host"] == "node1.serve.coldrig.test"
+    zone = node["records"][0]
+    assert zone["zone"] == "example.com" and (zone["answered"], zone["checked"]) == (3, 3)
+    assert {"name": "example.com", "type": "MX", "content": "node1.serve.coldrig.test", "priority": 10,
+            "ttl": 3600} in zone["records"]
+    assert node["mailboxes"] == {"example.com": 5}
+    check = node["deliverability"][0]
+    assert check["domain"] == "example.com" and check["passed"] is True
+    assert [item["check"] for item in check["checks"]] == ["tls", "dkim", "spf", "dmarc", "ptr_helo"]
+    assert check["table"].startswith("CHECK     RESULT  REQUIRED  DETAIL")
+    password = json.loads(finished_job["exports"][0].json()["files"][0]["content"])["mailboxes"][0]["password"]
+    assert password not in json.dumps(summary) and DNS_TOKEN not in json.dumps(summary)
+
+
 def test_exports_are_fetched_once_then_gone(finished_job):
     once, twice = finished_job["exports"]
     assert once.status_code == 200, once.text

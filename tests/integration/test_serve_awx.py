@@ -16,13 +16,16 @@ from tests.support.awx_sim import AwxSimulator
 
 AWX_TOKEN = "awx-oauth-" + secrets.token_hex(16)
 TEMPLATE = 42
+SUMMARY = {"nodes": {"node1": {"mail_host": "node1.example.test", "records": [], "mailboxes": {"example.com": 5},
+                               "deliverability": []}}}
 SPEC = {"coldrig_domains": [{"name": "example.com", "mailboxes": 5}], "coldrig_backend": "postfix"}
 
 
 @pytest.fixture(scope="module")
 def awx():
     with AwxSimulator(tokens=[AWX_TOKEN], step=0.2) as sim:
-        sim.add_template(TEMPLATE, tasks=("Seed the mailboxes", "Export the credentials"), fail_hosts=("node2",))
+        sim.add_template(TEMPLATE, tasks=("Seed the mailboxes", "Export the credentials"), fail_hosts=("node2",),
+                         artifacts={"coldrig_summary": SUMMARY, "other": 1})
         yield sim
 
 
@@ -52,6 +55,7 @@ def test_a_signed_post_with_dispatch_awx_runs_the_awx_job_to_successful_with_eve
     job = server.wait(job_id, timeout=60)
     assert job["state"] == "successful", job
     assert job["rc"] is None and job["explanation"] is None
+    assert job["summary"] == SUMMARY  # the AWX job's artifacts (the playbook's set_stats)
     assert job["recap"]["node1"] == {"ok": 2, "changed": 2, "failed": 0, "unreachable": 0, "skipped": 0,
                                      "rescued": 0, "ignored": 0}
     names = [name for _id, name, _data in events]

@@ -276,8 +276,8 @@ class AwxSimulator(ApiSimulator):
         play = "Onboard - %s" % template.name
         script: list[tuple[str, dict]] = [("playbook_on_start", {"playbook": template.playbook}),
                                           ("playbook_on_play_start", {"play": play, "name": play, "pattern": limit})]
-        stats: dict[str, dict[str, int]] = {key: {} for key in ("ok", "changed", "dark", "failures", "skipped",
-                                                                 "processed", "rescued", "ignored")}
+        counts = ("ok", "changed", "dark", "failures", "skipped", "processed", "rescued", "ignored")
+        stats: dict[str, dict[str, int]] = {key: {} for key in counts}
         alive = list(hosts)
         for task in template.tasks:
             script.append(("playbook_on_task_start", {"play": play, "task": task, "name": task,

@@ -37,6 +37,7 @@ def _public(job: dict) -> dict:
         "id": job["id"], "state": job["state"], "created": _iso(job["created"]), "started": _iso(job["started"]),
         "finished": _iso(job["finished"]), "rc": job["rc"], "inventory": job["inventory"], "nodes": job["nodes"],
         "playbook": job["playbook"], "spec": job["spec"], "recap": job.get("recap") or {},
+        "summary": job.get("summary"),
         "explanation": job["explanation"], "exports": job["exports"],
         "urls": {"self": base, "events": base + "/events", "cancel": base + "/cancel", "exports": base + "/exports"},
     }

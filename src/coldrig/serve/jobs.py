@@ -35,6 +35,8 @@ KEPT_EVENTS = frozenset({
     "runner_on_unreachable", "runner_on_skipped", "playbook_on_stats",
 })
 
+SUMMARY_KEY = "coldrig_summary"  # what playbooks/summary.yml gives set_stats
+
 
 class Busy(Exception):
     """A node of the request is held by a queued or running job and the request said on_busy: refuse."""
@@ -256,7 +258,7 @@ class JobManager:
     def _run(self, job_id: str, run: _Run) -> None:
         jobdir = self.jobdir(job_id)
         spec_file = jobdir / "spec.json"
-        state, rc, recap, explanation = "error", None, {}, None
+        state, rc, recap, explanation, summary = "error", None, {}, None, None
         if not self.store.finish_if(job_id, ("queued",), state="running", started=time.time()):
             self._release(job_id)  # not queued any more: nothing to run
             return
@@ -270,6 +272,7 @@ class JobManager:
 
             outcome = self.dispatcher.run(job, jobdir, spec_file, on_event, lambda: run.cancel)
             state, rc, recap, explanation = outcome.state, outcome.rc, _recap(outcome.stats), outcome.explanation
+            summary = (outcome.artifacts or {}).get(SUMMARY_KEY)
             if state == "timeout":
                 explanation = f"ended after job_timeout ({self.config.job_timeout} s)"
             elif state == "canceled" and self._stopping:
@@ -285,6 +288,7 @@ class JobManager:
             self.dispatcher.cleanup(job_id, jobdir)
             self.store.finish_if(job_id, ("running",), state=state, finished=time.time(), rc=rc,
                                  recap=json.dumps(recap, sort_keys=True), explanation=explanation,
+                                 summary=json.dumps(summary, sort_keys=True) if isinstance(summary, dict) else None,
                                  exports="ready" if self._has_exports(jobdir) else "none")
             self._final_event(job_id, state, rc)
             LOG.info("job %s: %s (rc %s)", job_id, state, rc)
