@@ -45,6 +45,7 @@ class ServeConfig:
     awx_token: str = field(default="", repr=False)  # OAuth2 token; from COLDRIG_SERVE_AWX_TOKEN
     awx_job_template: int = 0        # id of the job template that runs the onboarding playbook
     awx_poll_interval: int = 2       # seconds between two polls of the AWX job and its events
+    page_ttl: int = 600              # seconds a job page's signed URL stays valid
 
     @property
     def host(self) -> str:
@@ -63,7 +64,7 @@ class ServeConfig:
 
 
 _INTS = ("concurrency", "job_timeout", "retention", "replay_window", "max_body", "awx_job_template",
-         "awx_poll_interval")
+         "awx_poll_interval", "page_ttl")
 _STRS = ("bind", "playbook", "default_inventory", "dispatch", "awx_url", "awx_token")
 _PATHS = ("data_dir", "project_dir")
 

@@ -25,7 +25,7 @@ import time
 import uuid
 from pathlib import Path
 
-from coldrig.serve import dispatch as dispatchers
+from coldrig.serve import callback, dispatch as dispatchers
 from coldrig.serve.store import FINISHED, Store
 
 LOG = logging.getLogger("coldrig.serve")
@@ -93,6 +93,7 @@ class JobManager:
         self.config = config
         self.store = store
         self.dispatcher = dispatcher or dispatchers.make(config)
+        self.deliverer = callback.Deliverer(config)
         self.jobs_dir = Path(config.data_dir) / "jobs"
         self.jobs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._cond = threading.Condition()
@@ -151,7 +152,7 @@ class JobManager:
         return claimed
 
     def submit(self, *, spec: dict, masked_spec: dict, nodes: list[str], inventory: str, on_busy: str,
-               idempotency_key: str | None, body_sha256: str) -> tuple[dict, bool]:
+               idempotency_key: str | None, body_sha256: str, callback_url: str | None = None) -> tuple[dict, bool]:
         with self._cond:
             if idempotency_key:
                 existing = self.store.by_idempotency_key(idempotency_key)
@@ -172,6 +173,8 @@ class JobManager:
                 json.dump(spec, handle)
                 handle.flush()
                 os.fsync(handle.fileno())
+            if callback_url:
+                callback.save(jobdir, callback_url)
             job, created = self.store.insert({
                 "id": job_id, "state": "queued", "created": time.time(), "inventory": inventory,
                 "nodes": list(nodes), "playbook": self.config.playbook, "spec": masked_spec,
@@ -293,6 +296,41 @@ class JobManager:
             self._final_event(job_id, state, rc)
             LOG.info("job %s: %s (rc %s)", job_id, state, rc)
             self._release(job_id)
+        self._deliver(job_id)
+
+    def _deliver(self, job_id: str) -> None:
+        """POST the finished job's exports to its callback URL (callback.py); delivered, they are deleted."""
+        jobdir = self.jobdir(job_id)
+        url = callback.load(jobdir)
+        if url is None:
+            return
+        exports, sending = jobdir / "exports", jobdir / "exports.delivering"
+        with self._cond:
+            job = self.store.get(job_id)
+            ready = job["exports"] == "ready"
+            if ready:
+                os.rename(exports, sending)
+                self.store.update(job_id, exports="delivering")
+        files = self._files_of(sending) if ready else []
+        body = json.dumps({"id": job_id, "state": job["state"], "files": files}).encode()
+        try:
+            attempts = self.deliverer.deliver(url, job_id, body)
+        except Exception as exc:  # pylint: disable=broad-except  # a delivery error, or the policy giving up
+            LOG.warning("job %s: the callback to %s failed after %s attempt(s) (%s); the exports stay "
+                        "fetchable once", job_id, callback.where(url), getattr(exc, "attempts", 1),
+                        exc if isinstance(exc, callback.DeliveryError) else type(exc).__name__)
+            if ready:
+                with self._cond:
+                    os.rename(sending, exports)
+                    self.store.update(job_id, exports="ready")
+        else:
+            LOG.info("job %s: %d export file(s) delivered to %s in %d attempt(s) and deleted", job_id, len(files),
+                     callback.where(url), attempts)
+            if ready:
+                shutil.rmtree(sending, ignore_errors=True)
+                self.store.update(job_id, exports="delivered")
+        finally:
+            (jobdir / callback.FILE).unlink(missing_ok=True)
 
     def _release(self, job_id: str) -> None:
         with self._cond:
@@ -315,20 +353,25 @@ class JobManager:
             taken = jobdir / "exports.taken"
             os.rename(jobdir / "exports", taken)
             self.store.update(job_id, exports="fetched")
-        files = []
         try:
-            for path in sorted(taken.rglob("*")):
-                if path.is_file():
-                    data = path.read_bytes()
-                    item = {"path": str(path.relative_to(taken))}
-                    try:
-                        item["content"] = data.decode("utf-8")
-                    except UnicodeDecodeError:
-                        item.update(content=base64.b64encode(data).decode("ascii"), encoding="base64")
-                    files.append(item)
+            files = self._files_of(taken)
         finally:
             shutil.rmtree(taken, ignore_errors=True)
         LOG.info("job %s: %d export file(s) handed out and deleted", job_id, len(files))
+        return files
+
+    @staticmethod
+    def _files_of(directory: Path) -> list[dict]:
+        files = []
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                data = path.read_bytes()
+                item = {"path": str(path.relative_to(directory))}
+                try:
+                    item["content"] = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    item.update(content=base64.b64encode(data).decode("ascii"), encoding="base64")
+                files.append(item)
         return files
 
     def sweep(self, now: float | None = None) -> int:

@@ -17,11 +17,13 @@ import re
 import sys
 from pathlib import Path
 
+from coldrig.serve import callback
+
 SPEC_KEYS = (
     "coldrig_domains", "coldrig_backend", "coldrig_dns", "coldrig_tls", "coldrig_trusted_networks",
     "coldrig_mailbox_quota", "coldrig_rotate_passwords", "coldrig_check_dns_servers",
 )
-REQUEST_KEYS = ("inventory", "nodes", "on_busy")
+REQUEST_KEYS = ("inventory", "nodes", "on_busy", "callback_url")
 ON_BUSY = ("wait", "refuse")
 MAX_NODES = 100
 MAX_DEPTH = 32
@@ -91,6 +93,11 @@ def problems(body, inventories, checker, validate) -> list[str]:
     on_busy = body.get("on_busy", "wait")
     if on_busy not in ON_BUSY:
         errors.append(f"on_busy: {on_busy!r} is not one of {', '.join(ON_BUSY)}")
+    if "callback_url" in body:
+        problem = callback.url_problem(body["callback_url"])
+        if problem:
+            # The URL may carry a token: the error names the field, not the value.
+            errors.append(f"callback_url: {problem}")
     errors.extend(checker.domain_errors(body.get("coldrig_domains")))
     if "coldrig_backend" in body:
         errors.extend(checker.backend_errors(body["coldrig_backend"]))

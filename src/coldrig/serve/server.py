@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 
 from coldrig.serve import config as settings
 
 MAX_CONNECTIONS = 512  # uvicorn answers 503 beyond this many open connections
+PAGE_TOKEN = re.compile(r"([?&]sig=)[0-9A-Fa-f]+")
+
+
+def _mask_page_token(record: logging.LogRecord) -> bool:
+    """Mask the ``sig=`` of a job page's URL (auth.page_token) in uvicorn's access log line."""
+    if isinstance(record.args, tuple):
+        record.args = tuple(PAGE_TOKEN.sub(r"\1****", arg) if isinstance(arg, str) else arg for arg in record.args)
+    return True
 
 
 def serve(config_path: str | None = None, bind: str | None = None, dispatch: str | None = None) -> int:
@@ -26,6 +35,10 @@ def serve(config_path: str | None = None, bind: str | None = None, dispatch: str
     os.environ.pop("COLDRIG_SERVE_SECRETS", None)
     os.environ.pop("COLDRIG_SERVE_AWX_TOKEN", None)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request's full URL at INFO: a callback URL may carry a token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The access log shows each request's path and query: a job page's URL token is masked.
+    logging.getLogger("uvicorn.access").addFilter(_mask_page_token)
     app = create_app(config)
     logging.getLogger("coldrig.serve").info(
         "coldrig serve on http://%s (data %s, %d worker(s), dispatch %s, playbook %s)",
