@@ -73,8 +73,9 @@ def render(job: dict, events_url: str, last_event: int) -> tuple[str, str]:
     ]
     if job.get("explanation"):
         parts.append(f"<p id=\"explanation\">{html.escape(job['explanation'])}</p>")
-    parts.append("<h2>Recap</h2>" + (_table(["host", *RECAP], recap_rows) if recap_rows
-                                      else "<p id=\"recap\">not yet: the recap comes when the run ends</p>"))
+    recap = _table(["host", *RECAP], recap_rows) if recap_rows else \
+        "<p id=\"recap\">not yet: the recap comes when the run ends</p>"
+    parts.append("<h2>Recap</h2>" + recap)
     parts.append("<h2>Deliverability</h2>")
     nodes = ((job.get("summary") or {}).get("nodes") or {})
     rows = []
