@@ -117,3 +117,32 @@ def test_a_wrong_awx_token_gives_a_clear_error_naming_the_setting(tmp_path_facto
     assert "awx_token: AWX refused the token" in job["explanation"] and "HTTP 401" in job["explanation"]
     assert "COLDRIG_SERVE_AWX_TOKEN" in job["explanation"]
     assert "wrong-" not in job["explanation"] and "wrong-" not in server.log.read_text()
+
+
+def test_a_template_that_does_not_prompt_for_the_limit_is_not_launched(tmp_path_factory, awx):
+    awx.add_template(44, ask_limit_on_launch=False)
+    server = Server(tmp_path_factory.mktemp("serve-awx-noprompt")).start(
+        dispatch="awx", awx_url=awx.base_url, awx_token=AWX_TOKEN, awx_job_template="44", awx_poll_interval="1")
+    try:
+        before = awx.jobs()
+        job = server.wait(_submit(server, ["node1"]), timeout=30)
+    finally:
+        server.stop()
+    assert job["state"] == "error", job
+    assert job["explanation"].startswith("awx_job_template: AWX job template 44 does not prompt on launch for Limit;")
+    assert awx.jobs() == before  # nothing was launched to run on every host of the inventory
+
+
+def test_an_awx_job_longer_than_job_timeout_is_canceled_in_awx_and_ends_timeout(tmp_path_factory, awx):
+    server = Server(tmp_path_factory.mktemp("serve-awx-timeout")).start(
+        dispatch="awx", awx_url=awx.base_url, awx_token=AWX_TOKEN, awx_job_template=str(TEMPLATE),
+        awx_poll_interval="1", job_timeout="3")
+    awx.step = 2.0  # a job of about 20 s
+    try:
+        job = server.wait(_submit(server, ["node1"]), timeout=40)
+    finally:
+        awx.step = 0.2
+        server.stop()
+    awx_id = awx.jobs()[-1]
+    assert job["state"] == "timeout" and "job_timeout (3 s)" in job["explanation"], job
+    assert awx.cancel_requests(awx_id) == 1 and awx.job(awx_id)["status"] == "canceled"
