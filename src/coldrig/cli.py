@@ -101,7 +101,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from coldrig.serve.server import serve  # pylint: disable=import-outside-toplevel
 
     try:
-        return serve(args.config, args.bind)
+        return serve(args.config, args.bind, args.dispatch)
     except ConfigError as exc:
         print(f"coldrig serve: error: {exc}", file=sys.stderr)
         return 2
@@ -163,6 +163,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="a TOML settings file (default: $COLDRIG_SERVE_CONFIG); "
                        "COLDRIG_SERVE_* variables override it")
     serve.add_argument("--bind", help="host:port to listen on (default 127.0.0.1:8787)")
+    serve.add_argument("--dispatch", choices=("local", "awx"),
+                       help="where runs go: local ansible-runner (the default) or an AWX job template (docs/awx.md)")
     serve.set_defaults(func=cmd_serve)
     return top
 

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
+import http.server
+import threading
 import json
 import os
+import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -284,6 +289,23 @@ def test_events_stream_over_sse_and_resume_with_last_event_id(finished_job):
     assert rest[-1][2]["state"] == "successful"
 
 
+def test_the_job_shows_the_onboarding_summary_records_mailboxes_and_deliverability(finished_job):
+    summary = finished_job["job"]["summary"]
+    node = summary["nodes"]["node1"]
+    assert list(summary["nodes"]) == ["node1"] and node["mail_host"] == "node1.serve.coldrig.test"
+    zone = node["records"][0]
+    assert zone["zone"] == "example.com" and (zone["answered"], zone["checked"]) == (3, 3)
+    assert {"name": "example.com", "type": "MX", "content": "node1.serve.coldrig.test", "priority": 10,
+            "ttl": 3600} in zone["records"]
+    assert node["mailboxes"] == {"example.com": 5}
+    check = node["deliverability"][0]
+    assert check["domain"] == "example.com" and check["passed"] is True
+    assert [item["check"] for item in check["checks"]] == ["tls", "dkim", "spf", "dmarc", "ptr_helo"]
+    assert check["table"].startswith("CHECK     RESULT  REQUIRED  DETAIL")
+    password = json.loads(finished_job["exports"][0].json()["files"][0]["content"])["mailboxes"][0]["password"]
+    assert password not in json.dumps(summary) and DNS_TOKEN not in json.dumps(summary)
+
+
 def test_exports_are_fetched_once_then_gone(finished_job):
     once, twice = finished_job["exports"]
     assert once.status_code == 200, once.text
@@ -469,6 +491,123 @@ def test_a_run_longer_than_job_timeout_is_ended(restarted):
     job = server.wait(job_id, timeout=40)
     assert job["state"] == "timeout" and "job_timeout (6 s)" in job["explanation"], job
     assert not _run_tree(server.data_dir / "jobs" / job_id)
+
+
+class _Receiver(http.server.ThreadingHTTPServer):
+    """A callback receiver on 127.0.0.1 that answers 503 to its first POST and 200 to the next ones."""
+
+    def __init__(self):
+        self.posts: list[tuple[dict, bytes]] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - the stdlib's name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.posts.append((dict(self.headers), body))
+                self.send_response(503 if len(receiver.posts) == 1 else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+
+def test_a_callback_url_gets_the_signed_exports_with_a_retry_and_they_are_deleted(server):
+    receiver = _Receiver()
+    url_token = "cb-" + secrets.token_hex(12)
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks/coldrig?token={url_token}"
+    try:
+        response = server.submit(nodes=["node1"], callback_url=url)
+        assert response.status_code == 202, response.text
+        job_id = response.json()["id"]
+        job = server.wait(job_id)
+        deadline = time.monotonic() + 30
+        while (len(receiver.posts) < 2 or server.job(job_id)["exports"] != "delivered") and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+    assert job["state"] == "successful", job
+    assert len(receiver.posts) == 2, receiver.posts  # the first answered 503, the second taken
+    for headers, body in receiver.posts:
+        stamp, digest = dict(part.split("=", 1) for part in headers["X-Coldrig-Signature"].split(",")).values()
+        expected = hmac.new(SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(digest, expected) and abs(time.time() - int(stamp)) < 60
+        assert headers["X-Coldrig-Job"] == job_id
+    delivered = json.loads(receiver.posts[1][1])
+    assert delivered["id"] == job_id and delivered["state"] == "successful"
+    assert [item["path"] for item in delivered["files"]] == ["example.com/node1-mailboxes.json"]
+    password = json.loads(delivered["files"][0]["content"])["mailboxes"][0]["password"]
+    assert server.job(job_id)["exports"] == "delivered"
+    again = server.get(f"/v1/jobs/{job_id}/exports")
+    assert again.status_code == 410 and "delivered to the callback URL" in again.json()["detail"]
+    jobdir = server.data_dir / "jobs" / job_id
+    assert not (jobdir / "exports").exists() and not (jobdir / "exports.delivering").exists()
+    assert not (jobdir / "callback.json").exists()
+    files = [server.log] + [path for path in server.data_dir.rglob("*") if path.is_file()]
+    for secret in (password, url_token):
+        assert not [str(path) for path in files if secret.encode() in path.read_bytes()], secret
+
+
+def test_a_bad_callback_url_gets_422_without_echoing_it(server):
+    body = json.dumps({"nodes": ["node1"], **SPEC, "callback_url": "ftp://user:pw@example.com/x"}).encode()
+    response = server.post_raw(body, server.headers("POST", "/v1/onboardings", body))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == ["callback_url: is not an http(s) URL with a host"]
+    assert "pw@" not in response.text
+
+
+def _chromium_dom(url: str, budget_ms: int = 40000) -> str:
+    """The DOM of ``url`` in headless Chromium (Debian's chromium) after ``budget_ms`` of virtual time."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (scripts/install-debian-packages installs it)")
+    result = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                             f"--virtual-time-budget={budget_ms}", "--dump-dom", url],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_the_job_page_in_a_real_browser_shows_events_that_came_after_it_loaded(server):
+    job_id = server.submit(nodes=["node1"], coldrig_domains=[{"name": "example.com", "mailboxes": 50}]).json()["id"]
+    _wait_for_sleep(server, job_id)  # the run is in its 5 s seeding: the stats and the end are still to come
+    page = server.job(job_id)["urls"]["page"]
+    assert page.startswith(f"/v1/jobs/{job_id}/page?exp=")
+    dom = _chromium_dom(server.url + page)
+    rendered_after = int(re.search(r'id="log" data-rendered-after="(\d+)"', dom).group(1))
+    lines = re.findall(r'<li data-id="(\d+)" data-event="(\w+)">([^<]*)</li>', dom)
+    assert lines, dom[-3000:]
+    later = [(int(event_id), name, text) for event_id, name, text in lines if int(event_id) > rendered_after]
+    names = [name for _id, name, _text in later]
+    # Events the server had not yet when it rendered the page came through EventSource, to the end.
+    assert "playbook_on_stats" in names and names[-1] == "job_finished", lines
+    assert later[-1][2].endswith("job_finished successful")
+    assert '<strong id="state">successful</strong>' in dom
+    assert "Seed the mailboxes" in dom
+    # The page was rendered while the job ran: no recap or deliverability table in its HTML yet.
+    assert "not yet: the recap comes when the run ends" in dom
+
+
+def test_the_job_page_is_refused_without_a_valid_signed_url(server, finished_job):
+    job_id = finished_job["id"]
+    page = server.job(job_id)["urls"]["page"]
+    assert httpx.get(server.url + page, timeout=10).status_code == 200
+    other = server.job(finished_job["id"])["urls"]["page"].replace(job_id, "0" * 32)
+    tampered = re.sub(r"sig=([0-9a-f])", lambda m: "sig=" + ("1" if m.group(1) != "1" else "2"), page)
+    expired = re.sub(r"exp=\d+", f"exp={int(time.time()) - 1}", page)
+    for url in (f"/v1/jobs/{job_id}/page", tampered, expired, other,
+                f"/v1/jobs/{job_id}/events?exp=1&sig=00"):
+        response = httpx.get(server.url + url, timeout=10)
+        assert response.status_code == 401, (url, response.status_code)
+    finished = httpx.get(server.url + page, timeout=10)
+    assert "Deliverability" in finished.text and "<td>ptr_helo</td>" in finished.text
+    assert "default-src 'none'" in finished.headers["content-security-policy"]
+    sig = re.search(r"sig=([0-9a-f]+)", page).group(1)
+    assert sig not in server.log.read_text() and "sig=****" in server.log.read_text()
 
 
 def test_metrics_and_healthz(server):

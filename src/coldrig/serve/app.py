@@ -11,10 +11,10 @@ import time
 from datetime import datetime, timezone
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from coldrig.serve import auth, request as req
+from coldrig.serve import auth, page as job_page, request as req
 from coldrig.serve.jobs import Busy, Conflict, Gone, JobManager, NotFound, NotReady
 from coldrig.serve.store import FINISHED, STATES, Replayed, Store
 
@@ -37,6 +37,7 @@ def _public(job: dict) -> dict:
         "id": job["id"], "state": job["state"], "created": _iso(job["created"]), "started": _iso(job["started"]),
         "finished": _iso(job["finished"]), "rc": job["rc"], "inventory": job["inventory"], "nodes": job["nodes"],
         "playbook": job["playbook"], "spec": job["spec"], "recap": job.get("recap") or {},
+        "summary": job.get("summary"),
         "explanation": job["explanation"], "exports": job["exports"],
         "urls": {"self": base, "events": base + "/events", "cancel": base + "/cancel", "exports": base + "/exports"},
     }
@@ -102,6 +103,8 @@ def create_app(config, store: Store | None = None, manager: JobManager | None = 
         except RecursionError:
             return _error(400, f"body: JSON nested deeper than this server parses (a spec nests at most {req.MAX_DEPTH})")
         problems = req.problems(data, config.inventories, checker, validate)
+        if not problems:
+            problems = manager.dispatcher.request_problems(req.spec_of(data))
         if problems:
             return _error(422, "the onboarding request has problems", errors=problems)
         key = request.headers.get("idempotency-key")
@@ -112,7 +115,8 @@ def create_app(config, store: Store | None = None, manager: JobManager | None = 
             job, created = await run_in_threadpool(
                 manager.submit, spec=spec, masked_spec=req.masked(spec), nodes=data["nodes"],
                 inventory=data.get("inventory") or config.default_inventory, on_busy=data.get("on_busy", "wait"),
-                idempotency_key=key, body_sha256=hashlib.sha256(body).hexdigest())
+                idempotency_key=key, body_sha256=hashlib.sha256(body).hexdigest(),
+                callback_url=data.get("callback_url"))
         except Busy as exc:
             return _error(409, f"nodes: {', '.join(exc.args[0])} busy with another job (on_busy: refuse)")
         except Conflict:
@@ -140,6 +144,18 @@ def create_app(config, store: Store | None = None, manager: JobManager | None = 
         rows = await run_in_threadpool(store.list, state, int(limit))
         return {"jobs": [_public(row) for row in rows]}
 
+    def _page_query(job_id: str) -> str:
+        expires = int(time.time()) + config.page_ttl
+        return f"exp={expires}&sig={auth.page_token(config.secrets[0], job_id, expires)}"
+
+    def _page_refused(request: Request, job_id: str) -> JSONResponse | None:
+        try:
+            auth.verify_page_token(job_id, request.query_params.get("exp"), request.query_params.get("sig"),
+                                   config.secrets, config.page_ttl)
+        except auth.AuthError as exc:
+            return _error(401, str(exc))
+        return None
+
     @app.get("/v1/jobs/{job_id}")
     async def job(request: Request, job_id: str):
         refused = await _authorised(request)
@@ -148,7 +164,25 @@ def create_app(config, store: Store | None = None, manager: JobManager | None = 
         row = await run_in_threadpool(store.get, job_id)
         if row is None:
             return _error(404, f"job {job_id!r}: no such job")
-        return _public(row)
+        public = _public(row)
+        public["urls"]["page"] = f"/v1/jobs/{job_id}/page?{_page_query(job_id)}"
+        return public
+
+    @app.get("/v1/jobs/{job_id}/page", response_class=HTMLResponse)
+    async def page(request: Request, job_id: str):
+        refused = _page_refused(request, job_id)
+        if refused:
+            return refused
+        row = await run_in_threadpool(store.get, job_id)
+        if row is None:
+            return _error(404, f"job {job_id!r}: no such job")
+        last = await run_in_threadpool(store.last_event, job_id)
+        query = f"exp={request.query_params['exp']}&sig={request.query_params['sig']}"
+        text, nonce = job_page.render(row, f"/v1/jobs/{job_id}/events?{query}", last)
+        return HTMLResponse(text, headers={
+            "Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+                                       "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"})
 
     @app.post("/v1/jobs/{job_id}/cancel", status_code=202)
     async def cancel(request: Request, job_id: str):
@@ -175,13 +209,19 @@ def create_app(config, store: Store | None = None, manager: JobManager | None = 
         except Gone as exc:
             reason = {"fetched": "were fetched already (they are handed out once)",
                       "expired": "were deleted at the end of the retention period",
-                      "none": "do not exist: the run exported nothing"}.get(exc.args[0], exc.args[0])
+                      "none": "do not exist: the run exported nothing",
+                      "delivering": "are being delivered to the callback URL",
+                      "delivered": "were delivered to the callback URL"}.get(exc.args[0], exc.args[0])
             return _error(410, f"job {job_id}: its exports {reason}")
         return JSONResponse({"id": job_id, "files": files}, headers={"Cache-Control": "no-store"})
 
     @app.get("/v1/jobs/{job_id}/events")
     async def events(request: Request, job_id: str):
-        refused = await _authorised(request)
+        # The job page's EventSource cannot sign: it gives the page's URL token instead.
+        if auth.HEADER not in request.headers and "sig" in request.query_params:
+            refused = _page_refused(request, job_id)
+        else:
+            refused = await _authorised(request)
         if refused:
             return refused
         row = await run_in_threadpool(store.get, job_id)

@@ -69,3 +69,28 @@ def verify(header: str | None, body: bytes, secrets: list[str], window: int, met
     if matched is not None:
         return matched
     raise AuthError(f"{HEADER}: the signature does not match (sign <t>.<body> with a current secret)")
+
+
+# -- the job page's URL token -------------------------------------------------------------------
+# A browser cannot sign each request (an EventSource sends no custom header), so the signed
+# ``GET /v1/jobs/{id}`` hands out the page's URL with a token in its query: ``exp`` (unix seconds
+# when it stops being valid) and ``sig``, HMAC-SHA256 with a current secret over
+# ``page.<job id>.<exp>``. It opens that job's page and its event stream, read-only, until ``exp``.
+
+def page_token(secret: str, job_id: str, expires: int) -> str:
+    return hmac.new(secret.encode(), f"page.{job_id}.{int(expires)}".encode(), hashlib.sha256).hexdigest()
+
+
+def verify_page_token(job_id: str, expires: str | None, sig: str | None, secrets: list[str], ttl: int,
+                      now: float | None = None) -> None:
+    """Raise AuthError unless ``sig`` is a current secret's token for ``job_id`` valid at ``now``."""
+    now = time.time() if now is None else now
+    if not expires or not sig or not expires.isdigit() or len(expires) > 12:
+        raise AuthError("the page needs its signed URL (exp and sig), from the urls.page of GET /v1/jobs/<id>")
+    if not now <= int(expires) <= now + ttl + 5:
+        raise AuthError("this page URL has expired (or is not valid yet): take a fresh one from GET /v1/jobs/<id>")
+    matched = False
+    for secret in secrets:
+        matched |= hmac.compare_digest(page_token(secret, job_id, int(expires)).encode(), sig.strip().lower().encode())
+    if not matched:
+        raise AuthError("the page URL's signature does not match (take a fresh one from GET /v1/jobs/<id>)")

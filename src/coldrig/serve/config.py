@@ -9,6 +9,9 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from coldrig.serve.dispatch import DISPATCHERS
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -37,6 +40,12 @@ class ServeConfig:
     playbook: str = "playbooks/onboard.yml"
     inventories: dict[str, str] = field(default_factory=lambda: {"lab": "inventories/lab"})
     default_inventory: str = "lab"
+    dispatch: str = "local"          # where runs go: local (ansible-runner) or awx (docs/awx.md)
+    awx_url: str = ""                # AWX's API root, e.g. https://awx.example.com/api/v2
+    awx_token: str = field(default="", repr=False)  # OAuth2 token; from COLDRIG_SERVE_AWX_TOKEN
+    awx_job_template: int = 0        # id of the job template that runs the onboarding playbook
+    awx_poll_interval: int = 2       # seconds between two polls of the AWX job and its events
+    page_ttl: int = 600              # seconds a job page's signed URL stays valid
 
     @property
     def host(self) -> str:
@@ -54,8 +63,9 @@ class ServeConfig:
         return (self.project_dir / self.playbook).resolve()
 
 
-_INTS = ("concurrency", "job_timeout", "retention", "replay_window", "max_body")
-_STRS = ("bind", "playbook", "default_inventory")
+_INTS = ("concurrency", "job_timeout", "retention", "replay_window", "max_body", "awx_job_template",
+         "awx_poll_interval", "page_ttl")
+_STRS = ("bind", "playbook", "default_inventory", "dispatch", "awx_url", "awx_token")
 _PATHS = ("data_dir", "project_dir")
 
 
@@ -111,7 +121,8 @@ def load(path: str | os.PathLike | None = None, environ=None) -> ServeConfig:
             if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
                 raise ConfigError("inventories: give a table of name = path (relative to project_dir)")
         elif not isinstance(value, str):
-            raise ConfigError(f"{name}: {value!r} is not a string")
+            shown = "the value" if name == "awx_token" else repr(value)
+            raise ConfigError(f"{name}: {shown} is not a string")
         setattr(config, name, value)
     _check(config)
     return config
@@ -134,5 +145,25 @@ def _check(config: ServeConfig) -> None:
     if config.default_inventory not in config.inventories:
         raise ConfigError(f"default_inventory: {config.default_inventory!r} is not one of the inventories "
                           f"({', '.join(sorted(config.inventories))})")
+    if config.dispatch not in DISPATCHERS:
+        raise ConfigError(f"dispatch: {config.dispatch!r} is not one of {', '.join(DISPATCHERS)}")
+    if config.dispatch == "awx":
+        _check_awx(config)
     if not config.playbook_path.is_file():
         raise ConfigError(f"playbook: {config.playbook_path} does not exist (project_dir {config.project_dir})")
+
+
+def _check_awx(config: ServeConfig) -> None:
+    url = urlsplit(config.awx_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(f"awx_url: {config.awx_url!r} is not the URL of AWX's API, "
+                          "e.g. https://awx.example.com/api/v2 (needed with dispatch = awx)")
+    if not config.awx_token:
+        # The token is a secret: say where it goes, never echo one.
+        raise ConfigError("awx_token: none given; set COLDRIG_SERVE_AWX_TOKEN to an AWX OAuth2 token "
+                          "(AWX: Users > Tokens, scope Write) -- needed with dispatch = awx")
+    if not all(33 <= ord(char) <= 126 for char in config.awx_token):
+        raise ConfigError("awx_token: not printable ASCII without spaces (check COLDRIG_SERVE_AWX_TOKEN)")
+    if config.awx_job_template < 1:
+        raise ConfigError("awx_job_template: none given; the id of the AWX job template that runs "
+                          "playbooks/onboard.yml (docs/awx.md) -- needed with dispatch = awx")

@@ -1,13 +1,12 @@
-"""Jobs of ``coldrig serve``: a bounded worker pool, per-node locks and one ansible-runner run per job.
+"""Jobs of ``coldrig serve``: a bounded worker pool, per-node locks and one run per job.
 
-Each job has its own private_data_dir, ``<data_dir>/jobs/<id>``, and runs with ident ``<id>``:
+Each job has its own directory, ``<data_dir>/jobs/<id>``:
 
-    spec.json        the onboarding spec with its secrets, mode 0600, passed as ``-e @spec.json``
-                     and removed when the run ends (secrets never go through runner's envvars,
-                     which ansible-runner writes into ``artifacts/<id>/command``)
-    env/extravars    coldrig_exports_dir only
+    spec.json        the onboarding spec with its secrets, mode 0600, removed when the run ends
     exports/         what the playbooks export (credentials files), fetched once, then deleted
-    artifacts/<id>/  ansible-runner's own artifacts (events, stdout, the command without its env)
+
+The run itself goes to the dispatcher the settings name (dispatch/: ansible-runner on this
+machine, or an AWX job template); its events, states and recap come back the same way from both.
 
 A job waits while another job holds one of its nodes; jobs start in the order they came, except
 that a job whose nodes are all free may start before an older one that waits for its nodes.
@@ -19,15 +18,14 @@ import base64
 import json
 import logging
 import os
-import shlex
 import shutil
-import signal
 import stat
 import threading
 import time
 import uuid
 from pathlib import Path
 
+from coldrig.serve import callback, dispatch as dispatchers
 from coldrig.serve.store import FINISHED, Store
 
 LOG = logging.getLogger("coldrig.serve")
@@ -36,7 +34,8 @@ KEPT_EVENTS = frozenset({
     "playbook_on_start", "playbook_on_play_start", "playbook_on_task_start", "runner_on_ok", "runner_on_failed",
     "runner_on_unreachable", "runner_on_skipped", "playbook_on_stats",
 })
-RUNNER_STATES = {"successful", "failed", "canceled", "timeout", "error"}
+
+SUMMARY_KEY = "coldrig_summary"  # what playbooks/summary.yml gives set_stats
 
 
 class Busy(Exception):
@@ -84,48 +83,17 @@ def _event_summary(event: dict) -> dict:
     return item
 
 
-def _processes_of(jobdir: Path) -> list[int]:
-    """Processes whose command line names the job's directory (ansible-playbook of that job)."""
-    needle = str(jobdir).encode()
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                if needle in handle.read():
-                    pids.append(int(entry))
-        except OSError:
-            continue
-    return pids
-
-
-def kill_leftovers(jobdir: Path) -> int:
-    """SIGKILL the process groups of a job's run (left by a server killed mid-run); how many groups."""
-    groups = set()
-    own = os.getpgid(0)
-    for pid in _processes_of(jobdir):
-        try:
-            group = os.getpgid(pid)
-            if group == own:
-                os.kill(pid, signal.SIGKILL)
-            else:
-                os.killpg(group, signal.SIGKILL)
-            groups.add(group)
-        except ProcessLookupError:
-            continue
-    return len(groups)
-
-
 class _Run:
     def __init__(self):
         self.cancel = False
 
 
 class JobManager:
-    def __init__(self, config, store: Store):
+    def __init__(self, config, store: Store, dispatcher: dispatchers.Dispatcher | None = None):
         self.config = config
         self.store = store
+        self.dispatcher = dispatcher or dispatchers.make(config)
+        self.deliverer = callback.Deliverer(config)
         self.jobs_dir = Path(config.data_dir) / "jobs"
         self.jobs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._cond = threading.Condition()
@@ -165,13 +133,12 @@ class JobManager:
                 self._pending.append(job["id"])
                 self._nodes[job["id"]] = frozenset(job["nodes"])
                 continue
-            killed = kill_leftovers(jobdir)
+            note = self.dispatcher.recover(job["id"], jobdir)
             spec.unlink(missing_ok=True)
-            self._scrub_command_artifact(jobdir, job["id"])
             why = "the server stopped during the run" if job["state"] == "running" else \
                 "the server stopped before the run and its spec was gone"
-            if killed:
-                why += f"; {killed} process group(s) of the run were still alive and were killed"
+            if note:
+                why += f"; {note}"
             self.store.update(job["id"], state="interrupted", finished=now, explanation=why,
                               exports="ready" if self._has_exports(jobdir) else "none")
             self._final_event(job["id"], "interrupted", None)
@@ -185,7 +152,7 @@ class JobManager:
         return claimed
 
     def submit(self, *, spec: dict, masked_spec: dict, nodes: list[str], inventory: str, on_busy: str,
-               idempotency_key: str | None, body_sha256: str) -> tuple[dict, bool]:
+               idempotency_key: str | None, body_sha256: str, callback_url: str | None = None) -> tuple[dict, bool]:
         with self._cond:
             if idempotency_key:
                 existing = self.store.by_idempotency_key(idempotency_key)
@@ -206,6 +173,8 @@ class JobManager:
                 json.dump(spec, handle)
                 handle.flush()
                 os.fsync(handle.fileno())
+            if callback_url:
+                callback.save(jobdir, callback_url)
             job, created = self.store.insert({
                 "id": job_id, "state": "queued", "created": time.time(), "inventory": inventory,
                 "nodes": list(nodes), "playbook": self.config.playbook, "spec": masked_spec,
@@ -290,41 +259,23 @@ class JobManager:
                              {"event": "job_finished", "state": state, "rc": rc, "created": time.time()})
 
     def _run(self, job_id: str, run: _Run) -> None:
-        import ansible_runner  # pylint: disable=import-outside-toplevel  # a slow import, only for runs
-
         jobdir = self.jobdir(job_id)
         spec_file = jobdir / "spec.json"
-        state, rc, recap, explanation = "error", None, {}, None
+        state, rc, recap, explanation, summary = "error", None, {}, None, None
         if not self.store.finish_if(job_id, ("queued",), state="running", started=time.time()):
             self._release(job_id)  # not queued any more: nothing to run
             return
         try:
             job = self.store.get(job_id)
-            LOG.info("job %s: running", job_id)
-            project = Path(self.config.project_dir).resolve()
+            LOG.info("job %s: running (%s)", job_id, self.dispatcher.name)
 
             def on_event(event):
                 if event.get("event") in KEPT_EVENTS and isinstance(event.get("counter"), int):
                     self.store.add_event(job_id, event["counter"], event["event"], _event_summary(event))
-                return True
 
-            runner = ansible_runner.interface.init_runner(
-                private_data_dir=str(jobdir), ident=job_id, project_dir=str(project),
-                playbook=str(self.config.playbook_path),
-                inventory=str(self.config.inventory_path(job["inventory"])),
-                limit=",".join(job["nodes"]),
-                extravars={"coldrig_exports_dir": str(jobdir / "exports")},
-                cmdline="-e @" + shlex.quote(str(spec_file)),
-                envvars={"ANSIBLE_CONFIG": str(project / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-                         "ANSIBLE_HOME": str(project / ".ansible")},
-                settings={"job_timeout": self.config.job_timeout, "pexpect_timeout": 0.5,
-                          "suppress_ansible_output": True},
-                quiet=True, event_handler=on_event, cancel_callback=lambda: run.cancel,
-            )
-            runner.run()
-            state = runner.status if runner.status in RUNNER_STATES else "error"
-            rc = runner.rc
-            recap = _recap(runner.stats)
+            outcome = self.dispatcher.run(job, jobdir, spec_file, on_event, lambda: run.cancel)
+            state, rc, recap, explanation = outcome.state, outcome.rc, _recap(outcome.stats), outcome.explanation
+            summary = (outcome.artifacts or {}).get(SUMMARY_KEY)
             if state == "timeout":
                 explanation = f"ended after job_timeout ({self.config.job_timeout} s)"
             elif state == "canceled" and self._stopping:
@@ -332,36 +283,60 @@ class JobManager:
             elif state == "canceled":
                 explanation = "canceled while running"
         except Exception as exc:  # pylint: disable=broad-except
-            # The spec and its secrets are never part of this message: it comes from the runner's setup.
+            # The spec and its secrets are never part of this message: it comes from the dispatcher's setup.
             explanation = f"the run could not start: {type(exc).__name__}"
             LOG.exception("job %s: the run could not start", job_id)
         finally:
             spec_file.unlink(missing_ok=True)
-            kill_leftovers(jobdir)
-            self._scrub_command_artifact(jobdir, job_id)
+            self.dispatcher.cleanup(job_id, jobdir)
             self.store.finish_if(job_id, ("running",), state=state, finished=time.time(), rc=rc,
                                  recap=json.dumps(recap, sort_keys=True), explanation=explanation,
+                                 summary=json.dumps(summary, sort_keys=True) if isinstance(summary, dict) else None,
                                  exports="ready" if self._has_exports(jobdir) else "none")
             self._final_event(job_id, state, rc)
             LOG.info("job %s: %s (rc %s)", job_id, state, rc)
             self._release(job_id)
+        self._deliver(job_id)
+
+    def _deliver(self, job_id: str) -> None:
+        """POST the finished job's exports to its callback URL (callback.py); delivered, they are deleted."""
+        jobdir = self.jobdir(job_id)
+        url = callback.load(jobdir)
+        if url is None:
+            return
+        exports, sending = jobdir / "exports", jobdir / "exports.delivering"
+        with self._cond:
+            job = self.store.get(job_id)
+            ready = job["exports"] == "ready"
+            if ready:
+                os.rename(exports, sending)
+                self.store.update(job_id, exports="delivering")
+        files = self._files_of(sending) if ready else []
+        body = json.dumps({"id": job_id, "state": job["state"], "files": files}).encode()
+        try:
+            attempts = self.deliverer.deliver(url, job_id, body)
+        except Exception as exc:  # pylint: disable=broad-except  # a delivery error, or the policy giving up
+            LOG.warning("job %s: the callback to %s failed after %s attempt(s) (%s); the exports stay "
+                        "fetchable once", job_id, callback.where(url), getattr(exc, "attempts", 1),
+                        exc if isinstance(exc, callback.DeliveryError) else type(exc).__name__)
+            if ready:
+                with self._cond:
+                    os.rename(sending, exports)
+                    self.store.update(job_id, exports="ready")
+        else:
+            LOG.info("job %s: %d export file(s) delivered to %s in %d attempt(s) and deleted", job_id, len(files),
+                     callback.where(url), attempts)
+            if ready:
+                shutil.rmtree(sending, ignore_errors=True)
+                self.store.update(job_id, exports="delivered")
+        finally:
+            (jobdir / callback.FILE).unlink(missing_ok=True)
 
     def _release(self, job_id: str) -> None:
         with self._cond:
             self._running.pop(job_id, None)
             self._nodes.pop(job_id, None)
             self._cond.notify_all()
-
-    @staticmethod
-    def _scrub_command_artifact(jobdir: Path, job_id: str) -> None:
-        """ansible-runner writes the run's whole environment to artifacts/<ident>/command: keep the command only."""
-        path = jobdir / "artifacts" / job_id / "command"
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return
-        data.pop("env", None)
-        path.write_text(json.dumps(data), encoding="utf-8")
 
     # -- exports and retention --------------------------------------------------------------
     def take_exports(self, job_id: str) -> list[dict]:
@@ -378,20 +353,25 @@ class JobManager:
             taken = jobdir / "exports.taken"
             os.rename(jobdir / "exports", taken)
             self.store.update(job_id, exports="fetched")
-        files = []
         try:
-            for path in sorted(taken.rglob("*")):
-                if path.is_file():
-                    data = path.read_bytes()
-                    item = {"path": str(path.relative_to(taken))}
-                    try:
-                        item["content"] = data.decode("utf-8")
-                    except UnicodeDecodeError:
-                        item.update(content=base64.b64encode(data).decode("ascii"), encoding="base64")
-                    files.append(item)
+            files = self._files_of(taken)
         finally:
             shutil.rmtree(taken, ignore_errors=True)
         LOG.info("job %s: %d export file(s) handed out and deleted", job_id, len(files))
+        return files
+
+    @staticmethod
+    def _files_of(directory: Path) -> list[dict]:
+        files = []
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                data = path.read_bytes()
+                item = {"path": str(path.relative_to(directory))}
+                try:
+                    item["content"] = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    item.update(content=base64.b64encode(data).decode("ascii"), encoding="base64")
+                files.append(item)
         return files
 
     def sweep(self, now: float | None = None) -> int:

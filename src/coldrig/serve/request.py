@@ -17,11 +17,13 @@ import re
 import sys
 from pathlib import Path
 
+from coldrig.serve import callback
+
 SPEC_KEYS = (
     "coldrig_domains", "coldrig_backend", "coldrig_dns", "coldrig_tls", "coldrig_trusted_networks",
     "coldrig_mailbox_quota", "coldrig_rotate_passwords", "coldrig_check_dns_servers",
 )
-REQUEST_KEYS = ("inventory", "nodes", "on_busy")
+REQUEST_KEYS = ("inventory", "nodes", "on_busy", "callback_url")
 ON_BUSY = ("wait", "refuse")
 MAX_NODES = 100
 MAX_DEPTH = 32
@@ -38,10 +40,15 @@ def spec_checker(project_dir: Path):
     return importlib.import_module("ansible_collections.coldrig.infra.plugins.module_utils.onboarding_spec")
 
 
+def module_util(project_dir: Path, name: str):
+    """``plugins/module_utils/<name>.py`` of the collection in ``project_dir``."""
+    spec_checker(project_dir)
+    return importlib.import_module(f"ansible_collections.coldrig.infra.plugins.module_utils.{name}")
+
+
 def validate_module(project_dir: Path):
     """The one validator module (plugins/module_utils/validate.py) of the collection in ``project_dir``."""
-    spec_checker(project_dir)
-    return importlib.import_module("ansible_collections.coldrig.infra.plugins.module_utils.validate")
+    return module_util(project_dir, "validate")
 
 
 def _depth(value) -> int:
@@ -86,6 +93,11 @@ def problems(body, inventories, checker, validate) -> list[str]:
     on_busy = body.get("on_busy", "wait")
     if on_busy not in ON_BUSY:
         errors.append(f"on_busy: {on_busy!r} is not one of {', '.join(ON_BUSY)}")
+    if "callback_url" in body:
+        problem = callback.url_problem(body["callback_url"])
+        if problem:
+            # The URL may carry a token: the error names the field, not the value.
+            errors.append(f"callback_url: {problem}")
     errors.extend(checker.domain_errors(body.get("coldrig_domains")))
     if "coldrig_backend" in body:
         errors.extend(checker.backend_errors(body["coldrig_backend"]))
@@ -96,6 +108,22 @@ def problems(body, inventories, checker, validate) -> list[str]:
 
 def spec_of(body: dict) -> dict:
     return {key: body[key] for key in SPEC_KEYS if key in body}
+
+
+def secret_fields(value, path: str = "") -> list[str]:
+    """The paths (``coldrig_dns.api_token``) of the secret keys in ``value`` that have a value."""
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and SECRET_KEY.search(key) and item not in (None, ""):
+                found.append(where)
+            else:
+                found.extend(secret_fields(item, where))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(secret_fields(item, f"{path}[{index}]"))
+    return found
 
 
 def masked(value):

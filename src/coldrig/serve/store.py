@@ -1,6 +1,7 @@
 """The durable job store of ``coldrig serve``: one SQLite file in WAL mode.
 
-It keeps jobs (state, timestamps, rc, the per-host recap, the spec with its secrets masked),
+It keeps jobs (state, timestamps, rc, the per-host recap, the onboarding summary the playbook gave
+set_stats -- records, mailbox counts, deliverability, never a password --, the spec with its secrets masked),
 the ansible-runner events shown over SSE (a few fields each, never a module's result), and the
 signatures seen inside the replay window. It never holds a secret or an export.
 """
@@ -33,7 +34,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     body_sha256 TEXT,
     recap TEXT,
     explanation TEXT,
-    exports TEXT NOT NULL DEFAULT 'none'
+    exports TEXT NOT NULL DEFAULT 'none',
+    summary TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state);
 CREATE TABLE IF NOT EXISTS events (
@@ -49,7 +51,7 @@ CREATE TABLE IF NOT EXISTS seen_signatures (
 );
 """
 
-_JSON_COLUMNS = ("nodes", "spec", "recap")
+_JSON_COLUMNS = ("nodes", "spec", "recap", "summary")
 
 
 class Replayed(Exception):
@@ -65,6 +67,9 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)").fetchall()}
+        if "summary" not in columns:  # a store made before the summary was kept
+            self._db.execute("ALTER TABLE jobs ADD COLUMN summary TEXT")
 
     def close(self) -> None:
         with self._lock:

@@ -67,3 +67,14 @@ def test_the_error_never_shows_a_secret():
     with pytest.raises(auth.AuthError) as caught:
         auth.verify(auth.sign("x" * 40, NOW, b"{}"), b"{}", [NEW, OLD], 300, "POST", now=NOW)
     assert NEW not in str(caught.value) and OLD not in str(caught.value)
+
+
+def test_a_page_token_opens_one_job_until_it_expires():
+    secrets = ["n" * 40, "o" * 40]
+    token = auth.page_token(secrets[1], "job1", 1000)
+    auth.verify_page_token("job1", "1000", token, secrets, ttl=600, now=900)
+    for job_id, expires, sig, now in (("job2", "1000", token, 900), ("job1", "1000", token, 1001),
+                                      ("job1", "1000", token[:-1] + "0", 900), ("job1", "2000", token, 900),
+                                      ("job1", None, token, 900), ("job1", "1000", "", 900)):
+        with pytest.raises(auth.AuthError):
+            auth.verify_page_token(job_id, expires, sig, secrets, ttl=600, now=now)

@@ -58,3 +58,34 @@ def test_the_example_settings_file_loads():
     loaded = config.load(ROOT / "contrib" / "systemd" / "serve.toml",
                          {"COLDRIG_SERVE_SECRETS": SECRET, "COLDRIG_SERVE_PROJECT_DIR": str(ROOT)})
     assert loaded.bind == "127.0.0.1:8787" and loaded.default_inventory in loaded.inventories
+
+
+def _awx_env(**extra):
+    return {"COLDRIG_SERVE_SECRETS": SECRET, "COLDRIG_SERVE_PROJECT_DIR": str(ROOT), "COLDRIG_SERVE_DISPATCH": "awx",
+            "COLDRIG_SERVE_AWX_URL": "https://awx.example.com/api/v2", "COLDRIG_SERVE_AWX_JOB_TEMPLATE": "42",
+            **extra}
+
+
+def test_dispatch_awx_from_the_file_and_the_token_from_the_environment(tmp_path):
+    path = _file(tmp_path, f'[serve]\nproject_dir = "{ROOT}"\ndispatch = "awx"\nawx_url = "https://awx.example.com/api/v2"\n'
+                           'awx_job_template = 42\n')
+    loaded = config.load(path, {"COLDRIG_SERVE_SECRETS": SECRET, "COLDRIG_SERVE_AWX_TOKEN": "tok3n-value"})
+    assert (loaded.dispatch, loaded.awx_job_template, loaded.awx_token) == ("awx", 42, "tok3n-value")
+    assert "tok3n-value" not in repr(loaded)
+
+
+@pytest.mark.parametrize("missing, named", [("COLDRIG_SERVE_AWX_TOKEN", "awx_token: none given"),
+                                            ("COLDRIG_SERVE_AWX_URL", "awx_url:"),
+                                            ("COLDRIG_SERVE_AWX_JOB_TEMPLATE", "awx_job_template: none given")])
+def test_dispatch_awx_names_the_missing_setting(missing, named):
+    environ = _awx_env(COLDRIG_SERVE_AWX_TOKEN="tok3n-value")
+    del environ[missing]
+    with pytest.raises(config.ConfigError) as caught:
+        config.load(None, environ)
+    assert str(caught.value).startswith(named) and "tok3n-value" not in str(caught.value)
+
+
+def test_an_unknown_dispatch_is_refused():
+    with pytest.raises(config.ConfigError, match="dispatch: 'k8s' is not one of local, awx"):
+        config.load(None, {"COLDRIG_SERVE_SECRETS": SECRET, "COLDRIG_SERVE_PROJECT_DIR": str(ROOT),
+                           "COLDRIG_SERVE_DISPATCH": "k8s"})

@@ -59,3 +59,11 @@ def test_a_deeply_nested_body_is_one_problem_not_a_crash():
         deep = [deep]
     problems = _problems({"nodes": ["node1"], "coldrig_domains": [{"name": "example.com"}], "coldrig_tls": deep})
     assert problems == ["coldrig_tls: nested deeper than 32 levels"]
+
+
+def test_a_callback_url_with_a_user_or_password_is_refused_without_echoing_it():
+    from coldrig.serve import callback  # pylint: disable=import-outside-toplevel
+    assert callback.url_problem("https://hooks.example.com/coldrig?token=abc") is None
+    assert callback.url_problem("https://bob:pw@hooks.example.com/x").startswith("carries a user or password")
+    assert callback.url_problem("hooks.example.com/x") == "is not an http(s) URL with a host"
+    assert callback.url_problem("https://" + "a" * 2000) == "give an http(s) URL of at most 2000 characters"
