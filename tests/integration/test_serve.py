@@ -293,7 +293,7 @@ def test_the_job_shows_the_onboarding_summary_records_mailboxes_and_deliverabili
     summary = finished_job["job"]["summary"]
     node = summary["nodes"]["node1"]
     assert list(summary["nodes"]) == ["node1"] and node["mail_host"] == "node1.serve.coldrig.test"
-    zone = node["records"][0]
+    zone = summary["zones"][0]
     assert zone["zone"] == "example.com" and (zone["answered"], zone["checked"]) == (3, 3)
     assert {"name": "example.com", "type": "MX", "content": "node1.serve.coldrig.test", "priority": 10,
             "ttl": 3600} in zone["records"]
