@@ -36,67 +36,11 @@ options:
   zone:
     description: The zone, to check that O(src) is that zone's backup; leave it out to take the backup's zone.
     type: str
-  provider:
-    description: Where the zone lives (a backup may be put back at another provider than the one it came from).
-    type: str
-    required: true
-    choices: [cloudflare, rfc2136]
-  batch_size:
-    description: Cloudflare only. Most changes sent in one batch call (200 on the Free plan, 3,500 on paid plans).
-    type: int
-    default: 200
-  server:
-    description: RFC 2136 primary server (name or address). Required with O(provider=rfc2136).
-    type: str
-  port:
-    description: Port of the RFC 2136 primary server.
-    type: int
-    default: 53
-  tsig_key_name:
-    description: Name of the TSIG key that signs the transfer and the update (RFC 2136).
-    type: str
-  tsig_key_secret:
-    description: Base64 secret of the TSIG key (RFC 2136).
-    type: str
-  tsig_key_file:
-    description: A file on the controller holding the base64 TSIG secret, instead of O(tsig_key_secret).
-    type: path
-  tsig_algorithm:
-    description: TSIG algorithm.
-    type: str
-    default: hmac-sha256
-    choices: [hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha224, hmac-sha1, hmac-md5]
-  api_token:
-    description:
-      - Cloudflare API token with Zone.DNS edit permission for the zone.
-      - Read from E(CLOUDFLARE_API_TOKEN) when not given.
-    type: str
-  api_base_url:
-    description: Cloudflare API v4 base URL (tests point it at a local simulator).
-    type: str
-    default: https://api.cloudflare.com/client/v4
-  timeout:
-    description: Seconds to wait for one answer from the provider.
-    type: float
-    default: 30
-  max_retries:
-    description: How often a rate-limited (429) or failed (5xx) Cloudflare request is retried, honouring Retry-After.
-    type: int
-    default: 5
-  backup:
-    description: Before the write, save the zone as it is now in O(backup_dir), as M(coldrig.infra.dns_records) does.
-    type: bool
-    default: true
-  backup_dir:
-    description:
-      - Directory of the backups on the controller (C(<backup_dir>/<zone>/<UTC time>.json) and C(.zone)).
-      - Read from E(COLDRIG_DNS_BACKUP_DIR) when not given.
-    type: path
-    default: ~/.local/state/coldrig/zone-backups
 requirements:
   - dnspython (rfc2136)
   - httpx and tenacity (cloudflare)
 extends_documentation_fragment:
+  - coldrig.infra.dns_provider
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
 attributes:

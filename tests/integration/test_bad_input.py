@@ -152,9 +152,23 @@ def test_a_placement_the_fleet_cannot_have_stops_the_onboarding_before_any_conne
     assert "PLAY [Harden" not in result.stdout
 
 
-def test_a_node_whose_placement_state_cannot_be_read_stops_the_run_naming_it(tmp_path):
-    result = run_playbook(tmp_path, "dns.yml", {"coldrig_domains": [{"name": DOMAIN}], "coldrig_dns": DNS})
+def test_a_node_whose_placement_state_cannot_be_read_stops_the_run_before_any_placement(tmp_path):
+    # mx1 cannot be reached; mx2 is this machine (connection local), whose state is read.
+    inventory = tmp_path / "hosts.json"
+    common = {"coldrig_domains": [{"name": DOMAIN}], "coldrig_dns": DNS, "coldrig_admin_ssh_keys": [KEY],
+              "ansible_python_interpreter": sys.executable}
+    inventory.write_text(json.dumps({"coldrig_role_mta": {"hosts": {
+        "mx1": dict(common, ansible_host="127.0.0.1", ansible_port=9, ansible_user="root",
+                    coldrig_ptr="mx1.outreach-example.test", coldrig_public_ipv4="192.0.2.10"),
+        "mx2": dict(common, ansible_connection="local", coldrig_ptr="mx2.outreach-example.test",
+                    coldrig_public_ipv4="192.0.2.11")}}}))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_HOME=str(ROOT / ".ansible"),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    result = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(ROOT / "playbooks" / "dns.yml")],
+                            capture_output=True, text=True, check=False, env=env, cwd=ROOT, timeout=300,
+                            stdin=subprocess.DEVNULL)
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "mx1: its placement state could not be read (the node is unreachable or failed)" in output, output
-    assert "PLAY [DNS - DKIM keys" not in output
+    # the read play is any_errors_fatal: the run stops there, naming the node; nothing is placed or pushed
+    assert "fatal: [mx1]: UNREACHABLE!" in output, output
+    assert "TASK [Place the domains" not in output and "TASK [coldrig.infra.mail_dns" not in output, output
