@@ -91,7 +91,7 @@ def run(args):
     seen, outputs, count = set(), [], 0
 
     def extra(**more):
-        spec = {"name": DOMAIN, "mailboxes": count, "naming": "first.last", "daily_limit": 5}
+        spec = {"name": DOMAIN, "node": args.node, "mailboxes": count, "naming": "first.last", "daily_limit": 5}
         return dict({"coldrig_domains": domains + [spec]}, **more)
 
     def remember():
@@ -164,6 +164,7 @@ def main():
     parser.add_argument("--project")
     parser.add_argument("--inventory", action="append", default=[])
     parser.add_argument("--domains")
+    parser.add_argument("--node", help="the inventory name of the node that is the handoff domain's home")
     parser.add_argument("--address")
     parser.add_argument("--server-name")
     parser.add_argument("--ca-file")
