@@ -23,7 +23,7 @@ options:
         plan and 3,500 on paid plans; larger change sets go in several batches.
       - One batch is all or nothing; several are not atomic together. They are sent in an order that never
         leaves a name without its record (replacements and new values before the removal of old ones), the
-        result says RV(atomic=false), and a re-run finishes a sequence that was cut short.
+        result says C(atomic=false) (for each zone), and a re-run finishes a sequence that was cut short.
     type: int
     default: 200
   server:
