@@ -172,3 +172,41 @@ def test_a_node_whose_placement_state_cannot_be_read_stops_the_run_before_any_pl
     # the read play is any_errors_fatal: the run stops there, naming the node; nothing is placed or pushed
     assert "fatal: [mx1]: UNREACHABLE!" in output, output
     assert "TASK [Place the domains" not in output and "TASK [coldrig.infra.mail_dns" not in output, output
+
+
+def _two_local_nodes(tmp_path, states, domains):
+    """Two mail nodes that are this machine (connection local), each with its own placement state file."""
+    hosts = {}
+    for index, name in enumerate(("mx1", "mx2")):
+        state = tmp_path / ("%s-placement.json" % name)
+        if states.get(name) is not None:
+            state.write_text(json.dumps({"served": states[name], "homes": states[name]}))
+        hosts[name] = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                       "coldrig_ptr": "%s.outreach-example.test" % name, "coldrig_public_ipv4": "192.0.2.%d" % (10 + index),
+                       "coldrig_admin_ssh_keys": [KEY], "coldrig_domains": domains, "coldrig_dns": DNS,
+                       "coldrig_placement_file": str(state)}
+    inventory = tmp_path / "hosts.json"
+    inventory.write_text(json.dumps({"coldrig_role_mta": {"hosts": hosts}, "all": {"vars": {"coldrig_backend": "postfix"}}}))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_HOME=str(ROOT / ".ansible"),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(ROOT / "playbooks" / "check.yml")],
+                          capture_output=True, text=True, check=False, env=env, cwd=ROOT, timeout=300,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_a_domain_both_nodes_serve_now_without_nodes_stops_the_run_naming_them(tmp_path):
+    result = _two_local_nodes(tmp_path, {"mx1": [DOMAIN], "mx2": [DOMAIN]}, [{"name": DOMAIN}])
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "is served by mx1, mx2 now but has no nodes: list" in output, output
+    assert "give nodes: [mx1, mx2] to serve it from all of them on purpose, or node: mx1" in output, output
+
+
+def test_the_plan_is_printed_and_a_kept_domain_stays_on_its_node(tmp_path):
+    second = "b." + DOMAIN
+    result = _two_local_nodes(tmp_path, {"mx2": [DOMAIN]}, [{"name": DOMAIN}, {"name": second}])
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    # mx2 serves DOMAIN (kept, although mx1 is first and emptier); the new domain goes to the emptier mx1
+    assert "%s -> mx2 [kept]" % DOMAIN in output, output
+    assert "%s -> mx1 [auto]" % second in output, output
