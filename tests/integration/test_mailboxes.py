@@ -95,6 +95,11 @@ def run_playbook(playbook, tmp_path, domains, check=False):
     inventory.write_text(json.dumps({"coldrig_role_mta": {"hosts": {"node1": {
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
         "coldrig_ptr": "mail.send.example.test", "coldrig_exports_dir": str(tmp_path / "exports"),
+        # every step checks the whole spec and places the domains first (check.yml): a complete spec,
+        # and a placement state file of this test's own
+        "coldrig_public_ipv4": "192.0.2.10", "coldrig_placement_file": str(tmp_path / "placement.json"),
+        "coldrig_dns": {"provider": "rfc2136", "server": "127.0.0.1", "port": 9, "tsig_key_name": "k",
+                        "tsig_key_secret": "c2VjcmV0"},
         "coldrig_domains": domains}}}}))
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_HOME=str(ROOT / ".ansible"), ANSIBLE_NOCOLOR="1",
                PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
